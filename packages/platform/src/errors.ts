@@ -1,0 +1,111 @@
+/**
+ * Every error a client or operator can see, from one catalog: a stable code, an HTTP status and a message that
+ * says what was wrong and what to do. Codes never change meaning once released.
+ */
+export const errorCatalog = {
+  DEEPREF_PAYLOAD_TOO_LARGE: {
+    status: 413,
+    message: 'The request body is larger than the limit of {limit} bytes. Send fewer events per request.',
+  },
+  DEEPREF_EVENT_TOO_LARGE: {
+    status: 413,
+    message: 'An event is larger than the limit of {limit} bytes. Trim its properties.',
+  },
+  DEEPREF_MALFORMED_JSON: { status: 400, message: 'The request body is not valid JSON: {detail}.' },
+  DEEPREF_INVALID_BODY: {
+    status: 400,
+    message: 'The request body does not have the expected shape: {detail}.',
+  },
+  DEEPREF_BAD_ENCODING: { status: 400, message: 'The request body could not be decoded: {detail}.' },
+  DEEPREF_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    message: 'Content type {contentType} is not supported. Send application/json or text/plain.',
+  },
+  DEEPREF_UNSUPPORTED_ENCODING: {
+    status: 415,
+    message: 'Content encoding {encoding} is not supported. Send identity or gzip.',
+  },
+  DEEPREF_MISSING_WRITE_KEY: {
+    status: 401,
+    message: 'No write key. Send it as the HTTP Basic user or as `writeKey` in the body.',
+  },
+  DEEPREF_UNKNOWN_WRITE_KEY: {
+    status: 401,
+    message: 'The write key is unknown or revoked. Create one with `deepref keys create --name NAME`.',
+  },
+  DEEPREF_ORIGIN_NOT_ALLOWED: { status: 403, message: 'Origin {origin} is not allowed for this write key.' },
+  DEEPREF_OVERLOADED: {
+    status: 503,
+    message: 'The collector is at its buffer limit. Retry after {retryAfter} seconds.',
+  },
+  DEEPREF_RATE_LIMITED: { status: 429, message: 'Too many requests. Retry after {retryAfter} seconds.' },
+  DEEPREF_SHUTTING_DOWN: {
+    status: 503,
+    message: 'The collector is shutting down. Retry after {retryAfter} seconds.',
+  },
+  DEEPREF_NOT_FOUND: { status: 404, message: '{what} was not found.' },
+  DEEPREF_FORBIDDEN: { status: 403, message: '{detail}' },
+  DEEPREF_UNAUTHORIZED: { status: 401, message: '{detail}' },
+  DEEPREF_READ_ONLY_QUERY: {
+    status: 400,
+    message:
+      'Only read-only statements (SELECT, WITH, DESCRIBE, SHOW, EXPLAIN, SUMMARIZE) are allowed: {detail}.',
+  },
+  DEEPREF_QUERY_FAILED: { status: 400, message: 'The query failed: {detail}.' },
+  DEEPREF_BAD_REQUEST: { status: 400, message: '{detail}' },
+  DEEPREF_INTERNAL: {
+    status: 500,
+    message:
+      'An internal error occurred; the request had no effect. Retry, and see the server log for {requestId}.',
+  },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof errorCatalog;
+
+export class DeeprefError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  /** Seconds a client should wait before retrying (429/503). */
+  readonly retryAfter: number | undefined;
+
+  constructor(
+    code: ErrorCode,
+    params: Record<string, string | number> = {},
+    options: { retryAfter?: number; cause?: unknown } = {},
+  ) {
+    const template: string = errorCatalog[code].message;
+    const values = { ...params, retryAfter: options.retryAfter ?? params.retryAfter ?? '' };
+    super(
+      template.replace(/\{(\w+)\}/g, (_, key: string) =>
+        String(values[key as keyof typeof values] ?? `{${key}}`),
+      ),
+      {
+        cause: options.cause,
+      },
+    );
+    this.name = 'DeeprefError';
+    this.code = code;
+    this.statusCode = errorCatalog[code].status;
+    this.retryAfter = options.retryAfter;
+  }
+
+  toJSON(): { error: { code: ErrorCode; message: string; retryAfter?: number } } {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.retryAfter ? { retryAfter: this.retryAfter } : {}),
+      },
+    };
+  }
+}
+
+/** Why an event went to the dead letters instead of the log. */
+export const deadLetterReasons = [
+  'schema_violation',
+  'size_violation',
+  'payload_format',
+  'missing_identity',
+  'unknown_event',
+] as const;
+export type DeadLetterReason = (typeof deadLetterReasons)[number];

@@ -1,0 +1,23 @@
+/**
+ * The `Warehouse` port (Synapse in the reference): typed event rows for analytics SQL.
+ * Loads are idempotent: the consumer's offset is stored in the same transaction as the rows, so a reload after a
+ * crash stores nothing twice. Adapters: `duckdb/` (embedded default) and, later, `postgres/`.
+ */
+import type { LogRecord } from '../bus/event-log.ts';
+
+export interface QueryResult {
+  columns: string[];
+  rows: unknown[][];
+}
+
+export interface Warehouse {
+  /** Loads the records with offset above `consumer`'s stored offset and stores the new offset, in one transaction. */
+  load(consumer: string, records: LogRecord[]): Promise<void>;
+  /** The offset `consumer` has loaded up to (0 when none). */
+  loadedOffset(consumer: string): Promise<number>;
+  /** Runs SQL written by the platform itself (analytics library, jobs). */
+  query(sql: string, params?: unknown[]): Promise<QueryResult>;
+  /** Runs an operator's SQL, refusing anything but read-only statements (`DEEPREF_READ_ONLY_QUERY`). */
+  queryReadOnly(sql: string): Promise<QueryResult>;
+  close(): Promise<void>;
+}
