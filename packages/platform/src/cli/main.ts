@@ -1,0 +1,144 @@
+/** The `deepref` command line: one entry point for running the platform and operating it. */
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ControlClientError } from './control-client.ts';
+
+const program = new Command();
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive whole number.');
+  return n;
+}
+
+const dataDirOption = () =>
+  new Option('--data-dir <dir>', 'where the platform keeps its data')
+    .env('DEEPREF_DATA_DIR')
+    .default('./data')
+    .argParser((dir: string) => path.resolve(dir));
+
+program
+  .name('deepref')
+  .description('DeepRef: a self-hosted, privacy-first telemetry and data platform.')
+  .showHelpAfterError('(add --help for usage)');
+
+program
+  .command('start')
+  .description('run the platform: collector, event log, warehouse loader, lake writer, API')
+  .addOption(
+    new Option('--port <port>', 'HTTP port').env('DEEPREF_PORT').default(8080).argParser(positiveInt),
+  )
+  .addOption(new Option('--host <host>', 'address to listen on').env('DEEPREF_HOST').default('127.0.0.1'))
+  .addOption(dataDirOption())
+  .addOption(
+    new Option('--ip-policy <policy>', 'what is kept of client IP addresses')
+      .choices(['truncate', 'hash', 'drop'])
+      .env('DEEPREF_IP_POLICY')
+      .default('truncate'),
+  )
+  .addOption(
+    new Option('--strict', 'refuse event names outside the registered taxonomy').env('DEEPREF_STRICT'),
+  )
+  .addOption(new Option('--log-level <level>', 'pino log level').env('DEEPREF_LOG_LEVEL').default('info'))
+  .action(async (options) => {
+    const { runStart } = await import('./start-command.ts');
+    await runStart(options);
+  });
+
+const keys = program
+  .command('keys')
+  .description('write keys: one per source of events (works while the platform runs)');
+keys
+  .command('create')
+  .description('create a source and print its write key (shown this once)')
+  .requiredOption('--name <name>', 'a name for the source, such as web or api')
+  .option('--origin <origin...>', 'browser origins allowed to send with this key (use * for any)')
+  .addOption(dataDirOption())
+  .action(async (options) => {
+    const { createKey } = await import('./keys-command.ts');
+    await createKey(options);
+  });
+keys
+  .command('list')
+  .description('list sources and their key prefixes')
+  .addOption(dataDirOption())
+  .action(async (options) => {
+    const { listKeys } = await import('./keys-command.ts');
+    await listKeys(options);
+  });
+keys
+  .command('revoke')
+  .description('revoke the key of a source, given its id, name or key prefix')
+  .argument('<source>', 'source id, name or key prefix')
+  .addOption(dataDirOption())
+  .action(async (source: string, options) => {
+    const { revokeKey } = await import('./keys-command.ts');
+    await revokeKey(source, options);
+  });
+
+program
+  .command('query')
+  .description('run a read-only SQL statement on the warehouse of the running platform')
+  .argument('<sql>', 'a SELECT, WITH, DESCRIBE, SHOW, EXPLAIN or SUMMARIZE statement')
+  .addOption(
+    new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'),
+  )
+  .addOption(dataDirOption())
+  .action(async (sql: string, options) => {
+    const { runQuery } = await import('./query-command.ts');
+    await runQuery(sql, options);
+  });
+
+const deadletters = program
+  .command('deadletters')
+  .description('events the collector refused, with the reason');
+deadletters
+  .command('list')
+  .description('list dead letters (newest last)')
+  .option('--reason <reason>', 'only this reason')
+  .option('--pending', 'only those not replayed yet')
+  .option('--limit <n>', 'at most this many', positiveInt, 50)
+  .option('--json', 'print JSON')
+  .addOption(dataDirOption())
+  .action(async (options) => {
+    const { listDeadLetters } = await import('./deadletters-command.ts');
+    await listDeadLetters(options);
+  });
+deadletters
+  .command('replay')
+  .description(
+    'send dead letters through the collector again (after a fix to the schema or the strict setting)',
+  )
+  .option('--id <id...>', 'these dead letters')
+  .option('--reason <reason>', 'every pending one with this reason')
+  .option('--limit <n>', 'at most this many', positiveInt, 1000)
+  .addOption(dataDirOption())
+  .action(async (options) => {
+    const { replayDeadLetters } = await import('./deadletters-command.ts');
+    await replayDeadLetters(options);
+  });
+
+program
+  .command('demo')
+  .description('send realistic synthetic traffic through the HTTP collector of a running platform')
+  .option('--users <n>', 'number of users', positiveInt, 200)
+  .option('--days <n>', 'days of history, ending now', positiveInt, 7)
+  .option('--url <url>', 'collector URL (default: the platform running on --data-dir)')
+  .option('--write-key <key>', 'write key to send with (default: a `demo` source is created)')
+  .option('--seed <n>', 'random seed, for repeatable traffic', positiveInt, 42)
+  .option('--concurrency <n>', 'requests in flight', positiveInt, 8)
+  .addOption(dataDirOption())
+  .action(async (options) => {
+    const { runDemo } = await import('./demo-command.ts');
+    await runDemo(options);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof ControlClientError) {
+    console.error(`deepref: ${error.message}`);
+    process.exit(1);
+  }
+  throw error;
+}
