@@ -1,0 +1,169 @@
+/**
+ * The collector's stages after the wire format: enrich each valid event, keep each invalid one as a dead letter,
+ * and append both to the event log in one durable write. Every item of a request gets its own result.
+ */
+import type { DeadLetter, DeadLetterInput, EventLog } from '../bus/event-log.ts';
+import type { IngestConfig } from '../config.ts';
+import type { DeadLetterReason } from '../errors.ts';
+import type { Metrics } from '../ops/metrics.ts';
+import { anonymizeIp, createEnricher, type RequestFacts } from './enrich.ts';
+import type { Source } from './sources.ts';
+import {
+  mapReferenceBody,
+  mapSegmentBody,
+  segmentCallOf,
+  type WireContext,
+  type WireResult,
+} from './wire.ts';
+
+export type EventResult =
+  | { eventId: string; status: 'accepted' | 'duplicate' }
+  | { eventId?: string; status: 'rejected'; reason: DeadLetterReason; message: string };
+
+export interface IngestContext {
+  source: Source;
+  receivedAt: Date;
+  request: RequestFacts;
+}
+
+export type WireFormat = { kind: 'reference' } | { kind: 'segment'; path: string };
+
+export interface IngestPipelineDeps {
+  log: EventLog;
+  config: IngestConfig;
+  metrics: Metrics;
+  ipHashKey?: Buffer;
+}
+
+export interface ReplayResult {
+  status: 'accepted' | 'duplicate' | 'rejected';
+  detail?: string;
+}
+
+export interface IngestPipeline {
+  /** Maps a parsed body of the given wire format to results; throws DeeprefError for a body that is no batch at all. */
+  map(format: WireFormat, body: unknown, context: Pick<IngestContext, 'source' | 'receivedAt'>): WireResult[];
+  /** Stores what `map` produced: resolves once the events and dead letters are durable. */
+  store(items: WireResult[], context: IngestContext): Promise<EventResult[]>;
+  /** Sends a dead letter's payload through the stages again; a second refusal is reported, not stored again. */
+  replay(deadLetter: DeadLetter): Promise<ReplayResult>;
+}
+
+const uuidIn = /"(?:eventId|messageId)"\s*:\s*"([0-9a-fA-F-]{36})"/;
+
+export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
+  const { log, config, metrics } = deps;
+  const enrich = createEnricher({ ipPolicy: config.ipPolicy, ipHashKey: deps.ipHashKey });
+  const keepIp = (ip: string) => anonymizeIp(ip, config.ipPolicy, deps.ipHashKey);
+
+  const wireContext = (sourceId: string, receivedAt: Date): WireContext => ({
+    sourceId,
+    receivedAt,
+    limits: config,
+    anonymizeIp: keepIp,
+  });
+
+  function map(format: WireFormat, body: unknown, context: Pick<IngestContext, 'source' | 'receivedAt'>) {
+    const ctx = wireContext(context.source.id, context.receivedAt);
+    if (format.kind === 'reference') return mapReferenceBody(body, ctx);
+    const call = segmentCallOf(format.path) ?? 'batch';
+    // A single call's type comes from its path; written into the item, its dead letter replays on its own.
+    if (call !== 'batch' && body !== null && typeof body === 'object' && !Array.isArray(body)) {
+      const item = body as Record<string, unknown>;
+      if (item.type === undefined) item.type = call;
+    }
+    return mapSegmentBody(call, body, ctx);
+  }
+
+  async function store(items: WireResult[], context: IngestContext): Promise<EventResult[]> {
+    const events = [];
+    const deadLetters: DeadLetterInput[] = [];
+    const receivedAt = context.receivedAt.toISOString();
+    for (const item of items) {
+      if (item.ok) {
+        events.push(
+          enrich(item.envelope, {
+            sourceId: context.source.id,
+            receivedAt: context.receivedAt,
+            request: context.request,
+          }),
+        );
+      } else {
+        const eventId = uuidIn.exec(item.raw)?.[1]?.toLowerCase();
+        const eventName = /"(?:eventName|event)"\s*:\s*"([^"\\]{1,200})"/.exec(item.raw)?.[1];
+        deadLetters.push({
+          reason: item.reason,
+          message: item.message,
+          raw: item.raw,
+          sourceId: context.source.id,
+          receivedAt,
+          ...(eventId ? { eventId } : {}),
+          ...(eventName ? { eventName } : {}),
+        });
+      }
+    }
+    metrics.eventsReceived.inc(items.length);
+    const outcomes = events.length || deadLetters.length ? await log.append({ events, deadLetters }) : [];
+
+    const results: EventResult[] = [];
+    let nextEvent = 0;
+    let nextDeadLetter = 0;
+    let accepted = 0;
+    let duplicates = 0;
+    for (const item of items) {
+      if (item.ok) {
+        const event = events[nextEvent]!;
+        const outcome = outcomes[nextEvent++]!;
+        if (outcome.status === 'accepted') accepted++;
+        else duplicates++;
+        results.push({ eventId: event.eventId, status: outcome.status });
+      } else {
+        const deadLetter = deadLetters[nextDeadLetter++]!;
+        metrics.eventsRejected.inc({ reason: item.reason });
+        metrics.deadLettered.inc({ reason: item.reason });
+        results.push({
+          ...(deadLetter.eventId ? { eventId: deadLetter.eventId } : {}),
+          status: 'rejected',
+          reason: item.reason,
+          message: item.message,
+        });
+      }
+    }
+    metrics.eventsAccepted.inc(accepted);
+    metrics.eventsDuplicate.inc(duplicates);
+    return results;
+  }
+
+  async function replay(deadLetter: DeadLetter): Promise<ReplayResult> {
+    let item: unknown;
+    try {
+      item = JSON.parse(deadLetter.raw);
+    } catch {
+      return {
+        status: 'rejected',
+        detail: 'the stored payload is not JSON (it was cut at the size limit or never parsed)',
+      };
+    }
+    // The original receipt time: skew correction and event time must be what they would have been then.
+    const receivedAt = new Date(deadLetter.receivedAt);
+    const source = { id: deadLetter.sourceId, name: '', allowedOrigins: [], createdAt: '' };
+    const looksSegment =
+      item !== null && typeof item === 'object' && ('type' in item || 'messageId' in item || 'event' in item);
+    const format: WireFormat = looksSegment ? { kind: 'segment', path: 'batch' } : { kind: 'reference' };
+    let mapped: WireResult[];
+    try {
+      mapped = map(format, looksSegment ? { batch: [item] } : [item], { source, receivedAt });
+    } catch (error) {
+      return { status: 'rejected', detail: (error as Error).message };
+    }
+    const [result] = mapped;
+    if (!result) return { status: 'rejected', detail: 'nothing to replay' };
+    if (!result.ok) return { status: 'rejected', detail: `${result.reason}: ${result.message}` };
+    const event = enrich(result.envelope, { sourceId: source.id, receivedAt, request: {} });
+    const [outcome] = await log.append({ events: [event], deadLetters: [] });
+    if (outcome?.status === 'accepted') metrics.eventsAccepted.inc();
+    return { status: outcome?.status ?? 'rejected' };
+  }
+
+  return { map, store, replay };
+}

@@ -1,0 +1,656 @@
+import { isValidEnvelope } from '@deepref/schema';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DeeprefError } from '../errors.ts';
+import {
+  eventIdOf,
+  mapReferenceBody,
+  mapSegmentBody,
+  rawTruncatedMarker,
+  type SegmentCall,
+  scrubRawIp,
+  segmentCallOf,
+  type WireContext,
+  type WireResult,
+} from './wire.ts';
+
+const receivedAt = new Date('2015-02-23T22:28:55.387Z');
+const ctx: WireContext = {
+  sourceId: 'src-web',
+  receivedAt,
+  limits: { maxEventBytes: 32 * 1024, strict: false },
+};
+const uuidV4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+function envelopes(results: WireResult[]) {
+  return results.map((result) => {
+    if (!result.ok) throw new Error(`dead letter ${result.reason}: ${result.message}`);
+    return result.envelope;
+  });
+}
+
+function only(results: WireResult[]): WireResult {
+  expect(results).toHaveLength(1);
+  return results[0]!;
+}
+
+// The examples of the Segment spec (segment.com/docs/connections/spec), as the libraries send them.
+const segmentContext = { ip: '8.8.8.8', userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_12_5)' };
+
+describe('Segment single calls', () => {
+  it('maps a track call; a non-UUID messageId becomes a stable name-based id', () => {
+    const track = {
+      anonymousId: '23adfd82-aa0f-45a7-a756-24f2a7a4c895',
+      context: {
+        library: { name: 'analytics.js', version: '2.11.1' },
+        page: {
+          path: '/academy/',
+          referrer: '',
+          search: '',
+          title: 'Analytics Academy',
+          url: 'https://segment.com/academy/',
+        },
+        userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_10_5)',
+        ip: '108.0.78.21',
+      },
+      event: 'Course Clicked',
+      integrations: {},
+      messageId: 'ajs-f8ca1e4de5024d9430b3928bd8ac6b96',
+      properties: { title: 'Intro to Analytics' },
+      receivedAt: '2015-12-12T19:11:01.266Z',
+      sentAt: '2015-12-12T19:11:01.169Z',
+      timestamp: '2015-12-12T19:11:01.249Z',
+      type: 'track',
+      userId: 'AiUGstSDIg',
+      originalTimestamp: '2015-12-12T19:11:01.152Z',
+      writeKey: 'abc123',
+    };
+    const result = only(mapSegmentBody('track', track, ctx));
+    expect(result).toEqual({
+      ok: true,
+      rawSize: Buffer.byteLength(JSON.stringify(track)),
+      envelope: {
+        // Pinned: a changed derivation would let retries across an upgrade be stored twice.
+        eventId: '253a7049-e172-56e6-9230-69b045637508',
+        type: 'track',
+        eventName: 'Course Clicked',
+        timestamp: '2015-12-12T19:11:01.249Z',
+        sentAt: '2015-12-12T19:11:01.169Z',
+        anonymousId: '23adfd82-aa0f-45a7-a756-24f2a7a4c895',
+        userId: 'AiUGstSDIg',
+        properties: { title: 'Intro to Analytics' },
+        context: track.context,
+        integrations: {},
+      },
+    });
+  });
+
+  it('maps an identify call, keeping a UUID messageId as the event id', () => {
+    const identify = {
+      anonymousId: '507f191e810c19729de860ea',
+      channel: 'browser',
+      context: segmentContext,
+      integrations: { All: false, Mixpanel: true, Salesforce: true },
+      messageId: '022bb90c-bbac-11e4-8dfc-aa07a5b093db',
+      receivedAt: '2015-02-23T22:28:55.387Z',
+      sentAt: '2015-02-23T22:28:55.111Z',
+      timestamp: '2015-02-23T22:28:55.111Z',
+      traits: {
+        name: 'Peter Gibbons',
+        email: 'peter@example.com',
+        plan: 'premium',
+        logins: 5,
+        address: {
+          street: '6th St',
+          city: 'San Francisco',
+          state: 'CA',
+          postalCode: '94103',
+          country: 'USA',
+        },
+      },
+      type: 'identify',
+      userId: '97980cfea0067',
+      version: '1.1',
+    };
+    expect(envelopes(mapSegmentBody('identify', identify, ctx))).toEqual([
+      {
+        eventId: '022bb90c-bbac-11e4-8dfc-aa07a5b093db',
+        type: 'identify',
+        eventName: 'identify',
+        timestamp: '2015-02-23T22:28:55.111Z',
+        sentAt: '2015-02-23T22:28:55.111Z',
+        anonymousId: '507f191e810c19729de860ea',
+        userId: '97980cfea0067',
+        properties: {},
+        traits: identify.traits,
+        context: segmentContext,
+        integrations: { All: false, Mixpanel: true, Salesforce: true },
+      },
+    ]);
+  });
+
+  it('maps a page call onto page_view, keeping its name in the properties', () => {
+    const page = {
+      channel: 'browser',
+      context: segmentContext,
+      integrations: { All: true, Mixpanel: false, Salesforce: false },
+      messageId: '022bb90c-bbac-11e4-8dfc-aa07a5b093db',
+      name: 'Home',
+      properties: { title: 'Welcome | Initech', url: 'http://www.example.com' },
+      receivedAt: '2015-02-23T22:28:55.387Z',
+      sentAt: '2015-02-23T22:28:55.111Z',
+      timestamp: '2015-02-23T22:28:55.111Z',
+      type: 'page',
+      userId: '97980cfea0067',
+      version: '1.1',
+    };
+    expect(envelopes(mapSegmentBody('page', page, ctx))).toEqual([
+      {
+        eventId: '022bb90c-bbac-11e4-8dfc-aa07a5b093db',
+        type: 'page',
+        eventName: 'page_view',
+        timestamp: '2015-02-23T22:28:55.111Z',
+        sentAt: '2015-02-23T22:28:55.111Z',
+        userId: '97980cfea0067',
+        properties: { title: 'Welcome | Initech', url: 'http://www.example.com', name: 'Home' },
+        context: segmentContext,
+        integrations: { All: true, Mixpanel: false, Salesforce: false },
+      },
+    ]);
+  });
+
+  it('maps a screen call onto screen_view', () => {
+    const screen = {
+      channel: 'server',
+      context: segmentContext,
+      integrations: {},
+      messageId: '022bb90c-bbac-11e4-8dfc-aa07a5b093db',
+      name: 'Home',
+      properties: { variation: 'blue signup button' },
+      receivedAt: '2015-02-23T22:28:55.387Z',
+      sentAt: '2015-02-23T22:28:55.111Z',
+      timestamp: '2015-02-23T22:28:55.111Z',
+      type: 'screen',
+      userId: '97980cfea0067',
+      version: '1.1',
+    };
+    expect(envelopes(mapSegmentBody('screen', screen, ctx))).toEqual([
+      {
+        eventId: '022bb90c-bbac-11e4-8dfc-aa07a5b093db',
+        type: 'screen',
+        eventName: 'screen_view',
+        timestamp: '2015-02-23T22:28:55.111Z',
+        sentAt: '2015-02-23T22:28:55.111Z',
+        userId: '97980cfea0067',
+        properties: { variation: 'blue signup button', name: 'Home' },
+        context: segmentContext,
+        integrations: {},
+      },
+    ]);
+  });
+
+  it('maps a group call', () => {
+    const group = {
+      anonymousId: '507f191e810c19729de860ea',
+      channel: 'browser',
+      context: segmentContext,
+      integrations: { All: true, Mixpanel: false, Salesforce: true },
+      messageId: '022bb90c-bbac-11e4-8dfc-aa07a5b093db',
+      receivedAt: '2015-02-23T22:28:55.387Z',
+      sentAt: '2015-02-23T22:28:55.111Z',
+      timestamp: '2015-02-23T22:28:55.111Z',
+      traits: {
+        name: 'Initech',
+        industry: 'Technology',
+        employees: 329,
+        plan: 'enterprise',
+        'total billed': 830,
+      },
+      type: 'group',
+      userId: '97980cfea0067',
+      groupId: '0e8c78ea9d97a7b8185e8632',
+      version: '1.1',
+    };
+    expect(envelopes(mapSegmentBody('group', group, ctx))).toEqual([
+      {
+        eventId: '022bb90c-bbac-11e4-8dfc-aa07a5b093db',
+        type: 'group',
+        eventName: 'group',
+        timestamp: '2015-02-23T22:28:55.111Z',
+        sentAt: '2015-02-23T22:28:55.111Z',
+        anonymousId: '507f191e810c19729de860ea',
+        userId: '97980cfea0067',
+        groupId: '0e8c78ea9d97a7b8185e8632',
+        properties: {},
+        traits: group.traits,
+        context: segmentContext,
+        integrations: { All: true, Mixpanel: false, Salesforce: true },
+      },
+    ]);
+  });
+
+  it('maps an alias call', () => {
+    const alias = {
+      anonymousId: '507f191e810c19729de860ea',
+      channel: 'browser',
+      context: segmentContext,
+      integrations: { All: true, Mixpanel: false, Salesforce: true },
+      messageId: '022bb90c-bbac-11e4-8dfc-aa07a5b093db',
+      previousId: '39239-239239-239239-23923',
+      receivedAt: '2015-02-23T22:28:55.387Z',
+      sentAt: '2015-02-23T22:28:55.111Z',
+      timestamp: '2015-02-23T22:28:55.111Z',
+      type: 'alias',
+      userId: '507f191e81',
+      version: '1.1',
+    };
+    expect(envelopes(mapSegmentBody('alias', alias, ctx))).toEqual([
+      {
+        eventId: '022bb90c-bbac-11e4-8dfc-aa07a5b093db',
+        type: 'alias',
+        eventName: 'alias',
+        timestamp: '2015-02-23T22:28:55.111Z',
+        sentAt: '2015-02-23T22:28:55.111Z',
+        anonymousId: '507f191e810c19729de860ea',
+        userId: '507f191e81',
+        previousId: '39239-239239-239239-23923',
+        properties: {},
+        context: segmentContext,
+        integrations: { All: true, Mixpanel: false, Salesforce: true },
+      },
+    ]);
+  });
+
+  it('takes the call from the path, long or short', () => {
+    const paths: Record<string, SegmentCall | undefined> = {
+      '/v1/batch': 'batch',
+      '/v1/b': 'batch',
+      '/v1/import': 'batch',
+      '/v1/track': 'track',
+      '/v1/t': 'track',
+      '/v1/identify': 'identify',
+      '/v1/i': 'identify',
+      '/v1/page': 'page',
+      '/v1/p': 'page',
+      '/v1/screen': 'screen',
+      '/v1/s': 'screen',
+      '/v1/group': 'group',
+      '/v1/g': 'group',
+      '/v1/alias': 'alias',
+      '/v1/a': 'alias',
+      '/v1/x': undefined,
+      '/v1/__proto__': undefined,
+    };
+    for (const [path, call] of Object.entries(paths)) expect(segmentCallOf(path), path).toBe(call);
+    // The path decides the type, whatever the body says.
+    const [result] = mapSegmentBody('identify', { type: 'track', userId: 'u1' }, ctx);
+    expect(result?.ok && result.envelope.type).toBe('identify');
+  });
+});
+
+describe('Segment batch', () => {
+  it('applies the batch’s context and sentAt to every item, the item’s own fields winning', () => {
+    const body = {
+      batch: [
+        {
+          type: 'identify',
+          userId: '019mr8mf4r',
+          traits: { email: 'jake@yahoo.com', name: 'Jake Peterson', age: 26 },
+          timestamp: '2012-12-02T00:30:08.276Z',
+        },
+        {
+          type: 'track',
+          userId: '019mr8mf4r',
+          event: 'Song Played',
+          properties: { name: 'Fallin for You', artist: 'Dierks Bentley' },
+          timestamp: '2012-12-02T00:30:12.984Z',
+          context: { device: { type: 'tablet' }, locale: 'en-US' },
+        },
+        {
+          type: 'track',
+          userId: '971mj8mk7p',
+          event: 'Song Played',
+          properties: { name: 'Wicked', artist: 'Gregory Alan Isakov' },
+          sentAt: '2012-12-02T00:30:20.000Z',
+        },
+      ],
+      context: { device: { type: 'phone', name: 'Apple iPhone 6' } },
+      integrations: { All: true },
+      sentAt: '2012-12-02T00:30:15.000Z',
+      writeKey: 'abc123',
+    };
+    const [identify, played, wicked] = envelopes(mapSegmentBody('batch', body, ctx));
+    expect(identify).toEqual({
+      eventId: expect.stringMatching(uuidV4),
+      type: 'identify',
+      eventName: 'identify',
+      timestamp: '2012-12-02T00:30:08.276Z',
+      sentAt: '2012-12-02T00:30:15.000Z',
+      userId: '019mr8mf4r',
+      properties: {},
+      traits: { email: 'jake@yahoo.com', name: 'Jake Peterson', age: 26 },
+      context: { device: { type: 'phone', name: 'Apple iPhone 6' } },
+      integrations: { All: true },
+    });
+    expect(played).toEqual({
+      eventId: expect.stringMatching(uuidV4),
+      type: 'track',
+      eventName: 'Song Played',
+      timestamp: '2012-12-02T00:30:12.984Z',
+      sentAt: '2012-12-02T00:30:15.000Z',
+      userId: '019mr8mf4r',
+      properties: { name: 'Fallin for You', artist: 'Dierks Bentley' },
+      // Merged key by key: the item's device replaces the batch's whole, the batch's other keys stay.
+      context: { device: { type: 'tablet' }, locale: 'en-US' },
+      integrations: { All: true },
+    });
+    // No timestamp: the item's own sentAt is the event time.
+    expect(wicked).toMatchObject({
+      timestamp: '2012-12-02T00:30:20.000Z',
+      sentAt: '2012-12-02T00:30:20.000Z',
+    });
+    expect(new Set([identify?.eventId, played?.eventId, wicked?.eventId]).size).toBe(3);
+  });
+
+  it('takes receivedAt as the event time when there is no timestamp and no sentAt', () => {
+    const [envelope] = envelopes(
+      mapSegmentBody('batch', { batch: [{ type: 'track', event: 'e', userId: 'u' }] }, ctx),
+    );
+    expect(envelope?.timestamp).toBe('2015-02-23T22:28:55.387Z');
+    expect(envelope?.sentAt).toBeUndefined();
+  });
+
+  it('turns each bad item into its own dead letter and keeps the good ones', () => {
+    const body = {
+      batch: [
+        { type: 'track', event: 'ok', userId: 'u1' },
+        { type: 'track', event: 'no identity' },
+        { type: 'track', userId: 'u1' },
+        { type: 'group', userId: 'u1' },
+        { type: 'alias', anonymousId: 'a1' },
+        { type: 'jump', userId: 'u1' },
+        { event: 'no type', userId: 'u1' },
+        { type: 'track', event: 'bad time', userId: 'u1', timestamp: 'yesterday' },
+        { type: 'track', event: 'bad props', userId: 'u1', properties: 'x' },
+        { type: 'track', event: 'bad id', userId: 'u1', messageId: { id: 1 } },
+        42,
+        'track',
+        null,
+        [{ type: 'track' }],
+      ],
+    };
+    const results = mapSegmentBody('batch', body, ctx);
+    expect(results.map((r) => (r.ok ? 'ok' : `${r.reason}: ${r.message}`))).toEqual([
+      'ok',
+      'missing_identity: needs userId or anonymousId',
+      'schema_violation: /event is required for a track call and must be a string',
+      'schema_violation: /groupId is required for a group call',
+      'schema_violation: /previousId and /userId are required for an alias call',
+      'schema_violation: /type must be one of track, page, screen, identify, group, alias',
+      'schema_violation: /type is required',
+      'schema_violation: /timestamp must be an ISO 8601 date-time',
+      'schema_violation: /properties must be object',
+      'schema_violation: /messageId must be a string',
+      'payload_format: the item is a number, not a JSON object',
+      'payload_format: the item is a string, not a JSON object',
+      'payload_format: the item is null, not a JSON object',
+      'payload_format: the item is an array, not a JSON object',
+    ]);
+    expect(results[10]).toEqual({
+      ok: false,
+      reason: 'payload_format',
+      message: 'the item is a number, not a JSON object',
+      raw: '42',
+    });
+  });
+
+  it('refuses a body that is not a batch at all', () => {
+    for (const body of [[], 'x', null, { batch: {} }]) {
+      expect(() => mapSegmentBody('batch', body, ctx)).toThrow(DeeprefError);
+    }
+    expect(() => mapSegmentBody('track', [{ event: 'x' }], ctx)).toThrow(
+      'The request body does not have the expected shape: expected one track call as a JSON object.',
+    );
+  });
+});
+
+describe('event ids', () => {
+  it('derives the same id for a retried message and different ids per source', () => {
+    const message = { messageId: 'ajs-f8ca1e4de5024d9430b3928bd8ac6b96' };
+    expect(eventIdOf(message, 'src-web')).toBe('253a7049-e172-56e6-9230-69b045637508');
+    expect(eventIdOf(message, 'src-web')).toBe(eventIdOf({ ...message }, 'src-web'));
+    expect(eventIdOf(message, 'src-other')).toBe('7c6576da-ea37-5881-b294-b459637df85d');
+    expect(eventIdOf({ messageId: 17 }, 'src-web')).toBe(eventIdOf({ messageId: '17' }, 'src-web'));
+  });
+
+  it('lowercases a UUID and makes a random one when there is no id', () => {
+    expect(eventIdOf({ eventId: '022BB90C-BBAC-11E4-8DFC-AA07A5B093DB' }, 's')).toBe(
+      '022bb90c-bbac-11e4-8dfc-aa07a5b093db',
+    );
+    expect(eventIdOf({}, 's')).toMatch(uuidV4);
+    expect(eventIdOf({}, 's')).not.toBe(eventIdOf({}, 's'));
+    expect(eventIdOf({ messageId: true }, 's')).toBeUndefined();
+  });
+});
+
+describe('the reference browser wrapper', () => {
+  // What AiDeepRefTelemetry.track() sends (reference §1.3).
+  const wrapperEvent = {
+    eventId: '4f1d8f6e-3c2b-4a5e-9d7c-1b2a3c4d5e6f',
+    eventName: 'feature_clicked',
+    timestamp: '2024-05-01T12:00:00.000Z',
+    sessionId: 'sess-1',
+    userId: 'user-1',
+    properties: {
+      button: 'export',
+      url: 'https://app.example/docs/1',
+      userAgent: 'Mozilla/5.0 (X11; Linux x86_64)',
+      screenResolution: '1920x1080',
+      viewport: '1280x720',
+      referrer: 'https://app.example/',
+    },
+  };
+
+  it('maps a JSON array of wrapper events, moving the page context out of the properties', () => {
+    expect(envelopes(mapReferenceBody([wrapperEvent], ctx))).toEqual([
+      {
+        eventId: '4f1d8f6e-3c2b-4a5e-9d7c-1b2a3c4d5e6f',
+        type: 'track',
+        eventName: 'feature_clicked',
+        timestamp: '2024-05-01T12:00:00.000Z',
+        sessionId: 'sess-1',
+        userId: 'user-1',
+        properties: { button: 'export' },
+        context: {
+          page: { url: 'https://app.example/docs/1', referrer: 'https://app.example/' },
+          userAgent: 'Mozilla/5.0 (X11; Linux x86_64)',
+          screen: { width: 1920, height: 1080 },
+          viewport: { width: 1280, height: 720 },
+        },
+      },
+    ]);
+  });
+
+  it('keeps url and referrer in the properties where the registered event declares them', () => {
+    const pageView = { ...wrapperEvent, eventName: 'page_view' };
+    const [envelope] = envelopes(mapReferenceBody([pageView], ctx));
+    expect(envelope?.properties).toEqual({
+      button: 'export',
+      url: 'https://app.example/docs/1',
+      referrer: 'https://app.example/',
+    });
+  });
+
+  it('lets an explicit context win and accepts { batch, sentAt, context } with anonymousId', () => {
+    const body = {
+      batch: [
+        {
+          ...wrapperEvent,
+          userId: undefined,
+          anonymousId: 'anon-1',
+          context: { userAgent: 'Explicit/1.0', page: { title: 'Docs' } },
+        },
+      ],
+      sentAt: '2024-05-01T12:00:05.000Z',
+      context: { locale: 'de-DE' },
+    };
+    const [envelope] = envelopes(mapReferenceBody(body, ctx));
+    expect(envelope?.anonymousId).toBe('anon-1');
+    expect(envelope?.userId).toBeUndefined();
+    expect(envelope?.sentAt).toBe('2024-05-01T12:00:05.000Z');
+    expect(envelope?.context).toEqual({
+      locale: 'de-DE',
+      userAgent: 'Explicit/1.0',
+      page: { title: 'Docs', url: 'https://app.example/docs/1', referrer: 'https://app.example/' },
+      screen: { width: 1920, height: 1080 },
+      viewport: { width: 1280, height: 720 },
+    });
+  });
+
+  it('refuses a body that is neither an array nor a batch', () => {
+    expect(() => mapReferenceBody({ eventName: 'x' }, ctx)).toThrow(
+      'The request body does not have the expected shape: expected a JSON array of events or an object with a `batch` array.',
+    );
+  });
+});
+
+describe('validation', () => {
+  it('dead-letters an event larger than maxEventBytes, keeping a capped raw copy', () => {
+    const small: WireContext = { ...ctx, limits: { maxEventBytes: 200, strict: false } };
+    const big = { type: 'track', event: 'big', userId: 'u1', properties: { blob: 'x'.repeat(500) } };
+    const [result] = mapSegmentBody('batch', { batch: [big] }, small);
+    expect(result).toEqual({
+      ok: false,
+      reason: 'size_violation',
+      message: `the event is ${JSON.stringify(big).length} bytes of JSON; the limit is 200`,
+      raw: JSON.stringify(big).slice(0, 200) + rawTruncatedMarker,
+    });
+  });
+
+  it('refuses unregistered names in strict mode, but not identify, group or alias', () => {
+    const strict: WireContext = { ...ctx, limits: { ...ctx.limits, strict: true } };
+    const body = {
+      batch: [
+        { type: 'track', event: 'Song Played', userId: 'u1' },
+        { type: 'track', event: 'logout', userId: 'u1', properties: { reason: 'user' } },
+        { type: 'identify', userId: 'u1', traits: {} },
+      ],
+    };
+    expect(
+      mapSegmentBody('batch', body, strict).map((r) => (r.ok ? 'ok' : `${r.reason}: ${r.message}`)),
+    ).toEqual([
+      'unknown_event: the event name is not registered and the collector is in strict mode',
+      'ok',
+      'ok',
+    ]);
+    expect(mapSegmentBody('batch', body, ctx).every((r) => r.ok)).toBe(true);
+  });
+
+  it('checks the properties of registered events and names paths, never values', () => {
+    const latency = {
+      type: 'track',
+      event: 'api_latency',
+      userId: 'jane@example.com',
+      properties: { endpoint: '/v1/users', method: 'FETCH', status_code: 'secret-value' },
+    };
+    const [result] = mapSegmentBody('batch', { batch: [latency] }, ctx);
+    expect(result?.ok).toBe(false);
+    if (result?.ok !== false) return;
+    expect(result.reason).toBe('schema_violation');
+    expect(result.message).toMatch(/^\/properties\//);
+    expect(result.message).toContain('/properties/duration_ms is required');
+    expect(result.message).not.toContain('FETCH');
+    expect(result.message).not.toContain('secret-value');
+  });
+
+  it('scrubs context.ip and the write key from raw items in the dead letters', () => {
+    const item = { type: 'track', userId: 'u1', context: { ip: '203.0.113.195', locale: 'en' } };
+    const body = { batch: [item], writeKey: 'abc123' };
+    const [removed] = mapSegmentBody('batch', body, ctx);
+    expect(removed?.ok === false && JSON.parse(removed.raw)).toEqual({
+      type: 'track',
+      userId: 'u1',
+      context: { locale: 'en' },
+    });
+    const truncating: WireContext = { ...ctx, anonymizeIp: (ip) => ip.replace(/\.\d+$/, '.0') };
+    const [kept] = mapSegmentBody('track', { ...item, writeKey: 'abc123' }, truncating);
+    expect(kept?.ok === false && JSON.parse(kept.raw)).toEqual({
+      type: 'track',
+      userId: 'u1',
+      context: { ip: '203.0.113.0', locale: 'en' },
+    });
+    expect(scrubRawIp(7)).toBe(7);
+  });
+});
+
+describe('prototype keys', () => {
+  it('copies a `__proto__` key as data when merging, never as a prototype', () => {
+    // JSON.parse keeps `__proto__` as an own key; body.ts removes it, but the mapper must not trust that.
+    const body = JSON.parse(
+      '{"batch":[{"type":"track","event":"e","userId":"u","context":{"__proto__":{"polluted":true},"locale":"en"}}],' +
+        '"context":{"library":{"name":"x"}}}',
+    );
+    const [result] = mapSegmentBody('batch', body, ctx);
+    if (!result?.ok) throw new Error('expected an envelope');
+    const context = result.envelope.context as Record<string, unknown>;
+    expect(Object.getPrototypeOf(context)).toBe(Object.prototype);
+    expect(context.polluted).toBeUndefined();
+    expect(context.locale).toBe('en');
+    expect(context.library).toEqual({ name: 'x' });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('any JSON in a batch', () => {
+  const anyItem = fc.oneof(
+    fc.jsonValue(),
+    fc.record(
+      {
+        type: fc.constantFrom('track', 'page', 'screen', 'identify', 'group', 'alias', 'other'),
+        event: fc.oneof(fc.string(), fc.constantFrom('page_view', 'api_latency', 'login')),
+        eventName: fc.string(),
+        userId: fc.oneof(fc.string(), fc.integer()),
+        anonymousId: fc.string(),
+        messageId: fc.oneof(fc.string(), fc.uuid(), fc.jsonValue()),
+        groupId: fc.string(),
+        previousId: fc.string(),
+        timestamp: fc.oneof(
+          fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+          fc.string(),
+        ),
+        properties: fc.jsonValue(),
+        context: fc.jsonValue(),
+        traits: fc.jsonValue(),
+        ['__proto__']: fc.jsonValue(),
+      },
+      { requiredKeys: [] },
+    ),
+  );
+
+  it('never throws, and gives one valid envelope or one dead letter per item', () => {
+    fc.assert(
+      fc.property(
+        fc.array(anyItem, { maxLength: 20 }),
+        fc.jsonValue(),
+        fc.boolean(),
+        (items, shared, strict) => {
+          const limits = { maxEventBytes: 2048, strict };
+          for (const results of [
+            mapSegmentBody('batch', { batch: items, context: shared, sentAt: shared }, { ...ctx, limits }),
+            mapReferenceBody(items, { ...ctx, limits }),
+          ]) {
+            expect(results).toHaveLength(items.length);
+            for (const result of results) {
+              if (result.ok) expect(isValidEnvelope(result.envelope)).toBe(true);
+              else
+                expect(Buffer.byteLength(result.raw)).toBeLessThanOrEqual(
+                  2048 + rawTruncatedMarker.length * 3,
+                );
+            }
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
