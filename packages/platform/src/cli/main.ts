@@ -11,6 +11,15 @@ function positiveInt(value: string): number {
   return n;
 }
 
+/** A TCP port; 0 lets the system pick a free one (the URL is then in `<data-dir>/run/server.json`). */
+function portNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new InvalidArgumentError('must be a port number from 0 to 65535 (0: any free port).');
+  }
+  return n;
+}
+
 const dataDirOption = () =>
   new Option('--data-dir <dir>', 'where the platform keeps its data')
     .env('DEEPREF_DATA_DIR')
@@ -26,7 +35,10 @@ program
   .command('start')
   .description('run the platform: collector, event log, warehouse loader, lake writer, API')
   .addOption(
-    new Option('--port <port>', 'HTTP port').env('DEEPREF_PORT').default(8080).argParser(positiveInt),
+    new Option('--port <port>', 'HTTP port (0: any free one)')
+      .env('DEEPREF_PORT')
+      .default(8080)
+      .argParser(portNumber),
   )
   .addOption(new Option('--host <host>', 'address to listen on').env('DEEPREF_HOST').default('127.0.0.1'))
   .addOption(dataDirOption())

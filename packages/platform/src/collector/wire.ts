@@ -151,6 +151,21 @@ function deadLetter(reason: DeadLetterReason, message: string, raw: string): Wir
 
 const eventTypes: readonly EventType[] = ['track', 'page', 'screen', 'identify', 'group', 'alias'];
 
+/**
+ * The envelope's strings that the warehouse and the lake keep as text columns, which are UTF-8: a lone surrogate
+ * has no UTF-8 form and would be stored there as U+FFFD while the log kept the original, so the stores would
+ * disagree on the event's name or ids. Inside `properties`, `context` and `traits` it survives, as a JSON escape.
+ */
+const textColumnFields = [
+  'eventName',
+  'sessionId',
+  'userId',
+  'anonymousId',
+  'groupId',
+  'previousId',
+] as const;
+const loneSurrogate = /\p{Cs}/u;
+
 function toEnvelope(
   item: Item,
   shared: Item,
@@ -221,6 +236,15 @@ function toEnvelope(
       'schema_violation',
       result.ok ? 'invalid envelope' : describeIssues(result.errors, ''),
     );
+  }
+  for (const key of textColumnFields) {
+    const value = candidate[key];
+    if (typeof value === 'string' && loneSurrogate.test(value)) {
+      throw new DeadLetter(
+        'schema_violation',
+        `/${key} must be well-formed Unicode (it has a lone surrogate)`,
+      );
+    }
   }
   const { eventName } = candidate;
   // identify, group and alias name people and accounts, not events; strict mode is about the taxonomy of events.
