@@ -7,7 +7,10 @@ import type { LogRecord } from '../bus/event-log.ts';
 
 export interface QueryResult {
   columns: string[];
+  /** JSON-friendly values: exact integers as numbers (else strings), times as ISO 8601, JSON columns parsed. */
   rows: unknown[][];
+  /** Set when the rows were cut at the adapter's row limit. */
+  truncated?: boolean;
 }
 
 export interface Warehouse {

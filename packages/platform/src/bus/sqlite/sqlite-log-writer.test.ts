@@ -1,0 +1,209 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  type AppendRequest,
+  LogWriter,
+  type LogWriterOptions,
+  openLogDatabase,
+} from './sqlite-log-writer.ts';
+
+const day = 86_400_000;
+let dir: string;
+let runs = 0;
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deepref-'));
+});
+
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function append(eventIds: string[]): AppendRequest {
+  return {
+    eventIds,
+    bodies: eventIds.map((eventId) => JSON.stringify({ eventId })),
+    deadLetters: [],
+  };
+}
+
+function storedIds(file: string): [string, number][] {
+  const db = openLogDatabase(file, 'readonly');
+  const rows = db.prepare('SELECT "offset", body FROM events ORDER BY "offset"').raw().all() as [
+    number,
+    string,
+  ][];
+  db.close();
+  return rows.map(([offset, body]) => [JSON.parse(body).eventId, offset]);
+}
+
+const pool = [...Array.from({ length: 10 }, () => randomUUID()), 'a', 'b', 'order-3', 'f'.repeat(32)];
+
+/**
+ * What a run does: commit a group (the batches of concurrent callers), reopen, start a filter rebuild, take a step of
+ * the filter scan, let time pass.
+ */
+const step = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('group' as const),
+      batches: fc.array(fc.array(fc.nat(pool.length - 1), { maxLength: 6 }), { minLength: 1, maxLength: 4 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('reopen' as const) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('background' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('rebuild' as const) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('later' as const), ms: fc.integer({ min: 0, max: 9 * day }) }),
+  },
+);
+
+const settings = fc.record({
+  recentIdsInMemory: fc.integer({ min: 1, max: 6 }),
+  // 8 bytes: a filter that is nearly always full, so every path behind a false positive runs.
+  dedupFilterBytes: fc.constantFrom(8, 64, 1 << 16),
+  dedupScanChunk: fc.constantFrom(1, 3, 1_000),
+});
+
+type Step = typeof step extends fc.Arbitrary<infer S> ? S : never;
+
+interface Checks {
+  /** Sees each commit's ids, in order, with the offsets it answered (0: duplicate) and the clock. */
+  commit(ids: string[], offsets: number[], now: number): void;
+  end(file: string): void;
+}
+
+/** Runs the steps on a fresh log, with checks made fresh for each run. */
+function run(steps: fc.Arbitrary<Step[]>, makeChecks: () => Checks) {
+  return fc.property(steps, settings, (list, tuning) => {
+    const checks = makeChecks();
+    const file = path.join(dir, `run-${++runs}.db`);
+    openLogDatabase(file, 'create').close();
+    const options: LogWriterOptions = { dedupWindowDays: 7, synchronous: 'NORMAL', ...tuning };
+    let writer = new LogWriter(file, options);
+    let now = Date.parse('2025-03-01T12:00:00.000Z');
+    try {
+      for (const s of list) {
+        now += 20_000; // lets the age rule move buckets now and then
+        if (s.kind === 'reopen') {
+          writer.close();
+          writer = new LogWriter(file, options);
+        } else if (s.kind === 'background') {
+          writer.backgroundStep();
+        } else if (s.kind === 'rebuild') {
+          writer.rebuildDedupFilter();
+        } else if (s.kind === 'later') {
+          now += s.ms;
+        } else {
+          const response = writer.commit({
+            now,
+            appends: s.batches.map((batch) => append(batch.map((i) => pool[i]!))),
+            offsets: [],
+            replays: [],
+          });
+          checks.commit(
+            s.batches.flat().map((i) => pool[i]!),
+            [...response.offsets],
+            now,
+          );
+        }
+      }
+    } finally {
+      writer.close();
+    }
+    checks.end(file);
+  });
+}
+
+describe('LogWriter', () => {
+  it('holds each distinct id exactly once, whatever the batches, groups, reopens and filter states', () => {
+    const steps = fc.array(
+      step.filter((s) => s.kind !== 'later'),
+      { maxLength: 20 },
+    );
+    fc.assert(
+      run(steps, () => {
+        const model = new Map<string, number>();
+        return {
+          commit(ids, offsets) {
+            const expected = ids.map((id) => {
+              if (model.has(id)) return 0;
+              model.set(id, model.size + 1);
+              return model.size;
+            });
+            expect(offsets).toEqual(expected);
+          },
+          end: (file) => expect(storedIds(file)).toEqual([...model.entries()]),
+        };
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('never accepts an id twice within the dedup window, and calls duplicate only what it accepted', () => {
+    fc.assert(
+      run(fc.array(step, { maxLength: 24 }), () => {
+        const accepted = new Map<string, number>();
+        let head = 0;
+        return {
+          commit(ids, offsets, now) {
+            const inGroup = new Set<string>();
+            ids.forEach((id, i) => {
+              const last = accepted.get(id);
+              if (offsets[i] === 0) {
+                expect(last !== undefined || inGroup.has(id), `${id} called a duplicate`).toBe(true);
+                return;
+              }
+              expect(offsets[i]).toBe(++head);
+              expect(inGroup.has(id)).toBe(false);
+              if (last !== undefined)
+                expect(now - last, `${id} accepted again`).toBeGreaterThanOrEqual(7 * day);
+              accepted.set(id, now);
+              inGroup.add(id);
+            });
+          },
+          end: (file) =>
+            expect(storedIds(file).map(([, offset]) => offset)).toEqual(
+              Array.from({ length: head }, (_, i) => i + 1),
+            ),
+        };
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('knows every id after a filter rebuild: those in memory, in the table, and those that came meanwhile', () => {
+    const file = path.join(dir, 'events.db');
+    openLogDatabase(file, 'create').close();
+    const writer = new LogWriter(file, {
+      dedupWindowDays: 7,
+      synchronous: 'NORMAL',
+      recentIdsInMemory: 2,
+      dedupScanChunk: 2,
+    });
+    const now = Date.parse('2025-03-01T12:00:00.000Z');
+    const commit = (ids: string[]) => [
+      ...writer.commit({ now, appends: [append(ids)], offsets: [], replays: [] }).offsets,
+    ];
+    const [inTable, inMemory, meanwhile] = [
+      Array.from({ length: 5 }, () => randomUUID()),
+      [randomUUID(), randomUUID()],
+      [randomUUID(), randomUUID()],
+    ];
+    commit(inTable);
+    commit(inMemory); // memory was full: the first five moved to the table
+    while (writer.hasBackgroundWork) writer.backgroundStep();
+    writer.rebuildDedupFilter();
+    writer.backgroundStep();
+    commit(meanwhile);
+    while (writer.hasBackgroundWork) writer.backgroundStep();
+    expect(commit([...inTable, ...inMemory, ...meanwhile])).toEqual(new Array(9).fill(0));
+    writer.close();
+  });
+});

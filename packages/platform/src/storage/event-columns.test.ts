@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { eventColumns, eventRow, utcTimestamp } from './event-columns.ts';
+import { storedEvent } from './test-events.ts';
+
+describe('eventRow', () => {
+  it('maps a stored event onto the columns, in order', () => {
+    const row = eventRow({
+      offset: 42,
+      event: storedEvent(2, { traits: { plan: 'pro' }, groupId: 'g-1', previousId: 'p-1' }),
+    });
+    const named = Object.fromEntries(eventColumns.map((column, i) => [column.name, row[i]]));
+    expect(named).toEqual({
+      log_offset: 42,
+      event_id: '00000000-0000-4000-8000-000000000002',
+      type: 'track',
+      event_name: 'page_view',
+      timestamp: '2026-11-25T23:14:00.000Z',
+      original_timestamp: '2026-11-25T23:14:00.000Z',
+      sent_at: '2026-11-25T23:14:00.000Z',
+      received_at: '2026-11-25T23:14:00.000Z',
+      event_date: '2026-11-25',
+      session_id: 'session-2',
+      user_id: 'user-2',
+      anonymous_id: 'anon-2',
+      group_id: 'g-1',
+      previous_id: 'p-1',
+      source_id: 'source-1',
+      properties: '{"n":2,"path":"/page/2"}',
+      traits: '{"plan":"pro"}',
+      context: '{"locale":"en-US","page":{"url":"https://example.com/page/2"}}',
+      browser: 'Firefox',
+      browser_version: '133.0',
+      os: 'Linux',
+      os_version: null,
+      device_type: 'desktop',
+      ip: '203.0.113.0',
+    });
+  });
+
+  it('dates an event by the UTC day of its corrected time, whatever offset the client wrote', () => {
+    const row = eventRow({ offset: 1, event: storedEvent(1, { timestamp: '2026-11-27T01:30:00+03:00' }) });
+    expect(row[4]).toBe('2026-11-26T22:30:00.000Z');
+    expect(row[8]).toBe('2026-11-26');
+  });
+
+  it('falls back to the receive time for the date when the event time is unreadable', () => {
+    const row = eventRow({
+      offset: 1,
+      event: storedEvent(1, { timestamp: '2026-02-30T00:00:00Z', receivedAt: '2026-03-01T08:00:00.000Z' }),
+    });
+    expect(row[4]).toBe('2026-03-01T08:00:00.000Z');
+    expect(row[8]).toBe('2026-03-01');
+  });
+});
+
+describe('utcTimestamp', () => {
+  it('keeps UTC times as written, sub-millisecond digits included', () => {
+    expect(utcTimestamp('2026-11-27T10:00:00.123456Z')).toBe('2026-11-27T10:00:00.123456Z');
+    expect(utcTimestamp('2026-11-27T10:00:00Z')).toBe('2026-11-27T10:00:00Z');
+  });
+
+  it('converts other offsets to UTC', () => {
+    expect(utcTimestamp('2026-11-27T10:00:00.5-05:00')).toBe('2026-11-27T15:00:00.500Z');
+  });
+
+  it('gives null for times a database would refuse', () => {
+    expect(utcTimestamp('2026-02-29T00:00:00Z')).toBeNull();
+    expect(utcTimestamp('2028-02-29T00:00:00Z')).toBe('2028-02-29T00:00:00Z');
+    expect(utcTimestamp('2026-12-31T23:59:60Z')).toBeNull();
+    expect(utcTimestamp('2026-13-01T00:00:00Z')).toBeNull();
+    expect(utcTimestamp('yesterday')).toBeNull();
+    expect(utcTimestamp(undefined)).toBeNull();
+  });
+});

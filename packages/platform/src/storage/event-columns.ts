@@ -1,0 +1,150 @@
+/**
+ * The one table shape every event sink shares (warehouse `events`, lake Parquet files): the column list with its
+ * types, and the mapping of a log record onto one row of plain values. A sink only decides how to move the rows.
+ */
+import type { StoredEvent } from '@deepref/schema';
+import type { LogRecord } from '../bus/event-log.ts';
+
+/** Column types in DuckDB's spelling; another engine maps them onto its own (PostgreSQL: jsonb for JSON). */
+export type EventColumnType = 'BIGINT' | 'VARCHAR' | 'TIMESTAMPTZ' | 'DATE' | 'JSON';
+
+export interface EventColumn {
+  name: string;
+  type: EventColumnType;
+}
+
+/**
+ * Row values: BIGINT as a number, TIMESTAMPTZ as an ISO 8601 string in UTC (`…Z`), DATE as `YYYY-MM-DD`,
+ * JSON as its text, VARCHAR as a string; null for an absent value.
+ */
+export type EventRowValue = number | string | null;
+
+/**
+ * In row order. `log_offset` is the event log's offset (`offset` is a reserved word in SQL); `timestamp` is the
+ * skew-corrected event time and `event_date` its UTC date, the lake's partition key.
+ */
+export const eventColumns: readonly EventColumn[] = [
+  { name: 'log_offset', type: 'BIGINT' },
+  { name: 'event_id', type: 'VARCHAR' },
+  { name: 'type', type: 'VARCHAR' },
+  { name: 'event_name', type: 'VARCHAR' },
+  { name: 'timestamp', type: 'TIMESTAMPTZ' },
+  { name: 'original_timestamp', type: 'TIMESTAMPTZ' },
+  { name: 'sent_at', type: 'TIMESTAMPTZ' },
+  { name: 'received_at', type: 'TIMESTAMPTZ' },
+  { name: 'event_date', type: 'DATE' },
+  { name: 'session_id', type: 'VARCHAR' },
+  { name: 'user_id', type: 'VARCHAR' },
+  { name: 'anonymous_id', type: 'VARCHAR' },
+  { name: 'group_id', type: 'VARCHAR' },
+  { name: 'previous_id', type: 'VARCHAR' },
+  { name: 'source_id', type: 'VARCHAR' },
+  { name: 'properties', type: 'JSON' },
+  { name: 'traits', type: 'JSON' },
+  { name: 'context', type: 'JSON' },
+  { name: 'browser', type: 'VARCHAR' },
+  { name: 'browser_version', type: 'VARCHAR' },
+  { name: 'os', type: 'VARCHAR' },
+  { name: 'os_version', type: 'VARCHAR' },
+  { name: 'device_type', type: 'VARCHAR' },
+  { name: 'ip', type: 'VARCHAR' },
+];
+
+/** The lake's partition column. */
+export const partitionColumn = 'event_date';
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/** The number written by `count` digits at `at`, or -1 if any is not a digit. */
+function digits(text: string, at: number, count: number): number {
+  let value = 0;
+  for (let i = at; i < at + count; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+/**
+ * Whether `time` is written `YYYY-MM-DDTHH:MM:SS[.fraction]Z` (what the server writes, `Date#toISOString`):
+ * 'valid', 'out-of-range' (a February 30th or a leap second: both pass a date-time format check, and a database
+ * refuses them), or 'other' (another offset or no time at all). Hand-written rather than a regular expression
+ * because it runs four times per event on the load path.
+ */
+function utcForm(time: string): 'valid' | 'out-of-range' | 'other' {
+  const length = time.length;
+  if (length < 20 || length > 30 || time[length - 1] !== 'Z') return 'other';
+  if (time[4] !== '-' || time[7] !== '-' || time[10] !== 'T' || time[13] !== ':' || time[16] !== ':')
+    return 'other';
+  if (length > 20 && (time[19] !== '.' || length === 21 || digits(time, 20, length - 21) < 0)) return 'other';
+  if (length === 20 && time[19] !== 'Z') return 'other';
+  const year = digits(time, 0, 4);
+  const month = digits(time, 5, 2);
+  const day = digits(time, 8, 2);
+  const hour = digits(time, 11, 2);
+  const minute = digits(time, 14, 2);
+  const second = digits(time, 17, 2);
+  if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return 'other';
+  const inRange =
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    (day <= 28 || day <= daysInMonth(year, month)) &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59;
+  return inRange ? 'valid' : 'out-of-range';
+}
+
+/**
+ * An RFC 3339 time as ISO 8601 in UTC. A time already in UTC is kept as it is (sub-millisecond digits included);
+ * one with another offset is converted through `Date` (to millisecond precision). Unreadable or out-of-range
+ * input gives null, so a malformed time can never stop a load.
+ */
+export function utcTimestamp(time: string | undefined): string | null {
+  if (time === undefined) return null;
+  const form = utcForm(time);
+  if (form !== 'other') return form === 'valid' ? time : null;
+  const ms = Date.parse(time);
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+}
+
+function json(value: object | undefined): string | null {
+  return value === undefined ? null : JSON.stringify(value);
+}
+
+/** The row for one log record, in `eventColumns` order. */
+export function eventRow(record: LogRecord): EventRowValue[] {
+  const e: StoredEvent = record.event;
+  // The corrected time decides the partition; the receive time stands in should it ever be unreadable.
+  const timestamp = utcTimestamp(e.timestamp) ?? utcTimestamp(e.receivedAt);
+  return [
+    record.offset,
+    e.eventId,
+    e.type,
+    e.eventName,
+    timestamp,
+    utcTimestamp(e.originalTimestamp),
+    utcTimestamp(e.sentAt),
+    utcTimestamp(e.receivedAt),
+    timestamp === null ? null : timestamp.slice(0, 10),
+    e.sessionId ?? null,
+    e.userId ?? null,
+    e.anonymousId ?? null,
+    e.groupId ?? null,
+    e.previousId ?? null,
+    e.sourceId,
+    json(e.properties),
+    json(e.traits),
+    json(e.context),
+    e.device.browser ?? null,
+    e.device.browserVersion ?? null,
+    e.device.os ?? null,
+    e.device.osVersion ?? null,
+    e.device.deviceType ?? null,
+    e.ip ?? null,
+  ];
+}

@@ -1,0 +1,161 @@
+/**
+ * The loop every event-log consumer runs (warehouse loader, lake writer): read a batch after its position, hand it
+ * over, advance; sleep when caught up; after a failure, wait and resume from wherever its sink says it got to.
+ * The sink owns the durable position (`startAfter`), so the loop itself keeps nothing that a crash could lose.
+ */
+import type { EventLog, LogRecord } from '../bus/event-log.ts';
+import type { Metrics } from '../ops/metrics.ts';
+
+export interface ConsumerProgress {
+  consumer: string;
+  /** The offset of the last record handled. */
+  offset: number;
+  head: number;
+  /** Records in the batch just handled. */
+  records: number;
+}
+
+export interface LogConsumerOptions {
+  name: string;
+  log: Pick<EventLog, 'read' | 'head'>;
+  /** Most records per batch. */
+  batchSize: number;
+  /** How long to sleep once caught up with the log (a batch came back short). */
+  idleMs: number;
+  /** Where the sink got to: the offset after which to read, on start and again after every failure. */
+  startAfter: () => Promise<number>;
+  /** Processes one batch (ascending offsets); resolves once the sink has it durably. */
+  handle: (records: LogRecord[]) => Promise<void>;
+  onProgress?: (progress: ConsumerProgress) => void;
+  /** Told of each failed batch; the loop retries it. Default: written to stderr. */
+  onError?: (error: unknown, consumer: string) => void;
+  /** First wait before retrying a failed batch; doubles on each further failure, up to 30 seconds. */
+  retryMs?: number;
+}
+
+export interface LogConsumer {
+  readonly name: string;
+  /** The offset of the last record handled, or undefined before the first batch (and after a failure). */
+  readonly position: number | undefined;
+  readonly running: boolean;
+  /** Starts polling the log in the background. */
+  start(): void;
+  /** Stops polling, waiting for the batch in flight; with `drain`, then processes up to the log's head. */
+  stop(options?: { drain?: boolean }): Promise<void>;
+  /** Processes batches until the position reaches the head the log had when called; rejects on a failure. */
+  drain(): Promise<void>;
+}
+
+const maxRetryMs = 30_000;
+
+function defaultOnError(error: unknown, consumer: string): void {
+  console.error(`deepref: consumer ${consumer} failed a batch and will retry it:`, error);
+}
+
+export function runConsumer(options: LogConsumerOptions): LogConsumer {
+  const { name, log, batchSize, idleMs, startAfter, handle } = options;
+  const onError = options.onError ?? defaultOnError;
+  const retryMs = options.retryMs ?? 1_000;
+  let position: number | undefined;
+  let running = false;
+  let loop: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+  // The loop and drain() may both ask for a batch; they take turns, so no batch is read or handled twice.
+  let turns: Promise<unknown> = Promise.resolve();
+
+  async function nextBatch(): Promise<number> {
+    try {
+      position ??= await startAfter();
+      const records = await log.read(position, batchSize);
+      const last = records.at(-1);
+      if (last === undefined) return 0;
+      await handle(records);
+      position = last.offset;
+      if (options.onProgress) {
+        options.onProgress({
+          consumer: name,
+          offset: last.offset,
+          head: await log.head(),
+          records: records.length,
+        });
+      }
+      return records.length;
+    } catch (error) {
+      // The sink may hold part of the batch or none of it; it knows which, so ask it again before the next read.
+      position = undefined;
+      throw error;
+    }
+  }
+
+  function step(): Promise<number> {
+    const turn = turns.then(nextBatch, nextBatch);
+    turns = turn.catch(() => undefined);
+    return turn;
+  }
+
+  function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      wake = done;
+    });
+  }
+
+  async function poll(): Promise<void> {
+    let failures = 0;
+    while (running) {
+      try {
+        const handled = await step();
+        failures = 0;
+        if (handled < batchSize && running) await sleep(idleMs);
+      } catch (error) {
+        failures += 1;
+        onError(error, name);
+        if (running) await sleep(Math.min(retryMs * 2 ** (failures - 1), maxRetryMs));
+      }
+    }
+  }
+
+  async function drain(): Promise<void> {
+    const head = await log.head();
+    while (position === undefined || position < head) {
+      if ((await step()) === 0) return;
+    }
+  }
+
+  return {
+    name,
+    get position() {
+      return position;
+    },
+    get running() {
+      return running;
+    },
+    start() {
+      if (running) return;
+      running = true;
+      loop = poll();
+    },
+    async stop(stopOptions = {}) {
+      running = false;
+      wake?.();
+      await loop;
+      loop = undefined;
+      if (stopOptions.drain) await drain();
+    },
+    drain,
+  };
+}
+
+/** An `onProgress` that keeps the consumer gauges of `/metrics` current. */
+export function progressToMetrics(metrics: Metrics): (progress: ConsumerProgress) => void {
+  return ({ consumer, offset, head }) => {
+    metrics.consumerOffset.set({ consumer }, offset);
+    metrics.consumerLag.set({ consumer }, Math.max(0, head - offset));
+    metrics.logHead.set(head);
+  };
+}
