@@ -57,9 +57,11 @@ export const seenEventIdsSchema = `
 
 interface Bucket {
   keys: IdKey[];
-  firstSeen: number[];
-  /** Offset of the oldest event whose id waits in this bucket. */
+  /** When the oldest of them was first seen, and the offset of its event. */
+  firstSeen: number;
   firstOffset: number;
+  /** When the newest of them was first seen. */
+  lastSeen: number;
 }
 
 export interface SeenEventIdsOptions {
@@ -83,8 +85,9 @@ export class SeenEventIds {
   private readonly recent = new Set<IdKey>();
   private readonly buckets: Bucket[] = Array.from({ length: textBucket + 1 }, () => ({
     keys: [],
-    firstSeen: [],
+    firstSeen: 0,
     firstOffset: 0,
+    lastSeen: 0,
   }));
   private nextBucket = 0;
   private readonly options: SeenEventIdsOptions;
@@ -212,14 +215,14 @@ export class SeenEventIds {
       const index = this.nextBucket;
       const bucket = this.buckets[index]!;
       if (bucket.keys.length > 0) {
-        const old = bucket.firstSeen[0]! <= now - this.options.maxRecentAgeMs;
+        const old = bucket.firstSeen <= now - this.options.maxRecentAgeMs;
         if (budget <= 0 && !old) break;
-        for (let i = 0; i < bucket.keys.length; i++) {
-          // Counted before the commit: if it fails, the count is off by a little, which only moves a rebuild.
-          this.tableCount += this.rememberStatement.run(
-            storedId(bucket.keys[i]!),
-            bucket.firstSeen[i]!,
-          ).changes;
+        for (const key of bucket.keys) {
+          // All recorded as first seen when the newest of the bucket was: a little later than some were (never
+          // earlier: each is remembered a little longer), so that the ids of a move land together at the end of
+          // the first_seen index instead of dirtying pages all over its recent part.
+          // Counted before the commit: if that fails, the count is off by a little, which only moves a rebuild.
+          this.tableCount += this.rememberStatement.run(storedId(key), bucket.lastSeen).changes;
         }
         budget -= bucket.keys.length;
         moved.push(index);
@@ -250,7 +253,6 @@ export class SeenEventIds {
       const bucket = this.buckets[index]!;
       for (const key of bucket.keys) this.recent.delete(key);
       bucket.keys = [];
-      bucket.firstSeen = [];
     }
     for (const { key, offset } of added) this.keep(key, firstSeen, offset);
     // Once pruned ids are more than half of the filter (and it is past its size), a fresh one answers better.
@@ -264,8 +266,12 @@ export class SeenEventIds {
     this.filter.add(key);
     if (this.rebuild && this.rebuild.filter !== this.filter) this.rebuild.filter.add(key);
     const bucket = this.buckets[bucketOf(key)]!;
-    if (bucket.keys.length === 0) bucket.firstOffset = offset;
+    if (bucket.keys.length === 0) {
+      bucket.firstSeen = firstSeen;
+      bucket.firstOffset = offset;
+      bucket.lastSeen = firstSeen;
+    }
+    bucket.lastSeen = Math.max(bucket.lastSeen, firstSeen);
     bucket.keys.push(key);
-    bucket.firstSeen.push(firstSeen);
   }
 }

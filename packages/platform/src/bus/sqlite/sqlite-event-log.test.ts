@@ -4,9 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { StoredEvent } from '@deepref/schema';
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeeprefError } from '../../errors.ts';
-import type { DeadLetterInput } from '../event-log.ts';
+import type { AppendOutcome, DeadLetterInput } from '../event-log.ts';
 import {
   openSqliteEventLog,
   openSqliteEventLogReader,
@@ -176,6 +177,48 @@ describe('SqliteEventLog', () => {
       expect(await log.head()).toBe(4);
     });
 
+    it('accepts each id once, with its offset, whatever the mix of concurrent and sequential appends', async () => {
+      const log = open({ maxGroupEvents: 7 });
+      let run = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            fc.record({
+              concurrent: fc.boolean(),
+              batches: fc.array(fc.array(fc.nat(5), { maxLength: 5 }), { minLength: 1, maxLength: 5 }),
+            }),
+            { maxLength: 6 },
+          ),
+          async (steps) => {
+            // Fresh ids for each run, half of them uuids, on the one log.
+            const pool = Array.from({ length: 6 }, (_, i) => (i % 2 ? randomUUID() : `run-${++run}-${i}`));
+            const accepted = new Map<string, number>();
+            for (const { concurrent, batches } of steps) {
+              const appendOne = (ids: string[]) =>
+                log.append({ events: ids.map((id) => storedEvent(id)), deadLetters: [] });
+              const idsOf = batches.map((batch) => batch.map((i) => pool[i]!));
+              const results: AppendOutcome[][] = [];
+              if (concurrent) results.push(...(await Promise.all(idsOf.map(appendOne))));
+              else for (const ids of idsOf) results.push(await appendOne(ids));
+              idsOf.flat().forEach((id, n) => {
+                const outcome = results.flat()[n]!;
+                if (accepted.has(id)) expect(outcome).toEqual({ status: 'duplicate' });
+                else {
+                  expect(outcome.status).toBe('accepted');
+                  if (outcome.status === 'accepted') accepted.set(id, outcome.offset);
+                }
+              });
+            }
+            const records = await log.read(0, 100_000);
+            for (const [id, offset] of accepted) {
+              expect(records.filter((r) => r.event.eventId === id).map((r) => r.offset)).toEqual([offset]);
+            }
+          },
+        ),
+        { numRuns: 40 },
+      );
+    });
+
     it('treats a uuid case-insensitively and any other id as exact text', async () => {
       const log = open();
       const id = randomUUID();
@@ -340,6 +383,17 @@ describe('SqliteEventLog', () => {
         deadLetters: [],
       });
       expect(outcomes).toHaveLength(25);
+    });
+
+    it('refuses every write with the cause when its writer thread cannot run', async () => {
+      const log = open();
+      fs.rmSync(file); // before the writer thread opens it
+      const error = await caught(log.append({ events: [storedEvent(randomUUID())], deadLetters: [] }));
+      expect(error).toMatchObject({
+        message: expect.stringMatching(/^The event log writer thread failed: /),
+      });
+      expect(await caught(log.commitOffset('lake', 1))).toBe(error);
+      await log.close();
     });
 
     it('flushes pending appends on close, then refuses with DEEPREF_SHUTTING_DOWN', async () => {

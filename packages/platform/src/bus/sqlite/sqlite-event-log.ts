@@ -302,7 +302,9 @@ export class SqliteEventLog extends SqliteLogReader implements EventLog {
       recentIdsInMemory: options.recentIdsInMemory ?? 262_144,
     });
     this.writer.on('message', (message: WriterMessage) => this.onWriterMessage(message));
-    this.writer.on('error', (error) => this.fail(error));
+    this.writer.on('error', (error) =>
+      this.fail(new Error(`The event log writer thread failed: ${error.message}`, { cause: error })),
+    );
     this.writer.on('exit', () => {
       this.fail(new Error('The event log writer thread stopped.'));
       this.closed?.();
@@ -481,7 +483,7 @@ export class SqliteEventLog extends SqliteLogReader implements EventLog {
     for (const item of group.items) settle(item);
     if (this.queue.length > 0) this.flush();
     else {
-      this.writer.unref();
+      if (!this.closing) this.writer.unref();
       this.whenDrained?.();
     }
   }

@@ -27,6 +27,8 @@ const dayMs = 86_400_000;
 const schema = `
   PRAGMA page_size = 4096;
   PRAGMA journal_mode = WAL;
+  -- The offset is the rowid, one more than the largest: monotonic as long as the newest row is never deleted
+  -- (a retention job must keep it, or this table must move to AUTOINCREMENT).
   CREATE TABLE IF NOT EXISTS events (
     "offset" INTEGER PRIMARY KEY,
     event_id BLOB NOT NULL,
