@@ -53,6 +53,17 @@ export const errorCatalog = {
   },
   DEEPREF_QUERY_FAILED: { status: 400, message: 'The query failed: {detail}.' },
   DEEPREF_BAD_REQUEST: { status: 400, message: '{detail}' },
+  DEEPREF_REALTIME_STORE_FULL: {
+    status: 503,
+    message:
+      'The in-memory real-time store holds its limit of {limit} unexpired keys. Give live keys a shorter ttlSeconds, ' +
+      'raise maxKeys, or use the Redis real-time store.',
+  },
+  DEEPREF_SDK_NOT_BUILT: {
+    status: 503,
+    message:
+      'The browser SDK is not built ({detail}). Run `npm run build -w @deepref/browser`, then reload the page.',
+  },
   DEEPREF_INTERNAL: {
     status: 500,
     message:
