@@ -96,6 +96,8 @@ export interface Client {
   shutdown(): Promise<void>;
   /** Counts of what became of this page's events. */
   stats(): Stats;
+  /** The anonymous id the events carry now (a new one after `reset`), e.g. to tie server-side events to it. */
+  anonymousId(): string;
 }
 
 declare const __DEEPREF_VERSION__: string | undefined;
@@ -427,5 +429,6 @@ export function createClient(options: InitOptions): Client {
       (await storeReady).close();
     },
     stats: () => structuredClone(stats),
+    anonymousId: () => anonymousId(kv),
   };
 }

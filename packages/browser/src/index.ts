@@ -1,6 +1,7 @@
 /**
  * @deepref/browser: `init` once, then `track`, `page`, `identify`, `reset`, `setConsent`, `flush`, `shutdown`.
- * Calls made before `init` wait for it (up to 100). `createClient` makes an independent client.
+ * Calls made before `init` wait for it (up to 100). `stats` and `anonymousId` read the running client.
+ * `createClient` makes an independent client.
  */
 import type { EventProperties } from '@deepref/schema';
 import { type Client, createClient, type InitOptions, type Properties, type TrackArgs } from './client.ts';
@@ -64,4 +65,9 @@ export async function shutdown(): Promise<void> {
 
 export function stats(): Stats | undefined {
   return client?.stats();
+}
+
+/** The anonymous id this page's events carry; undefined before `init`. */
+export function anonymousId(): string | undefined {
+  return client?.anonymousId();
 }

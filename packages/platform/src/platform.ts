@@ -9,7 +9,9 @@ import type { Socket } from 'node:net';
 import path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import { adminRoutes } from './api/admin-routes.ts';
+import { exampleRoutes } from './api/example-routes.ts';
 import { opsRoutes } from './api/ops-routes.ts';
+import { browserDistDir, sdkRoutes } from './api/sdk-routes.ts';
 import type { EventLog } from './bus/event-log.ts';
 import { openSqliteEventLog } from './bus/sqlite/sqlite-event-log.ts';
 import { createIngestPipeline } from './collector/pipeline.ts';
@@ -47,6 +49,8 @@ export interface RunningPlatform {
 export interface StartOptions {
   /** Pino logger options, or false for none (tests). */
   logger?: boolean | { level: string };
+  /** Where `/sdk/` serves the browser SDK from (built there when missing); default: @deepref/browser's dist/. */
+  browserSdkDir?: string;
 }
 
 export async function startPlatform(
@@ -115,6 +119,8 @@ export async function startPlatform(
     isAdmin,
     replay: (deadLetter) => pipeline.replay(deadLetter),
   });
+  await app.register(sdkRoutes, { dir: options.browserSdkDir ?? browserDistDir() });
+  await app.register(exampleRoutes, { log, sources, host: config.host });
 
   const loader = startWarehouseLoader({ log, warehouse, metrics });
   const lakeWriter = await startLakeWriter({ log, lake, metrics });

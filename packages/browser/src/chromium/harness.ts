@@ -9,34 +9,16 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { type Browser, type BrowserContext, type BrowserContextOptions, chromium } from 'playwright-core';
+import type { Browser, BrowserContext, BrowserContextOptions } from 'playwright-core';
 import { bundle, packageDir } from '../build/bundle.ts';
 import type { InitOptions } from '../client.ts';
+import { launchChromium, requireChromium, warnIfChromiumMissing } from './chromium.ts';
 import { pages } from './pages.ts';
 import { type ReceivedEvent, startTestCollector } from './test-collector.ts';
 
-export const chromiumPath = process.env.DEEPREF_CHROMIUM || '/usr/bin/chromium';
-export const chromiumFound = fs.existsSync(chromiumPath);
-export const servicesRequired = process.env.DEEPREF_REQUIRE_SERVICES === '1';
-/** Run the Chromium tests when Chromium is there, and when CI requires them (where its absence fails them). */
-export const runChromiumTests = chromiumFound || servicesRequired;
-if (!chromiumFound) {
-  console.warn(
-    `Chromium not found at ${chromiumPath}: ${servicesRequired ? 'failing' : 'skipping'} the browser SDK's Chromium tests. ` +
-      'Install it (apt-get install chromium) or point DEEPREF_CHROMIUM at it.',
-  );
-}
+export { runChromiumTests, until } from './chromium.ts';
 
-const launchArgs = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+warnIfChromiumMissing("the browser SDK's Chromium tests");
 
 export type StoredEvent = ReceivedEvent;
 
@@ -189,11 +171,7 @@ export interface Harness {
 }
 
 export async function startHarness(): Promise<Harness> {
-  if (!chromiumFound) {
-    throw new Error(
-      `Chromium not found at ${chromiumPath} (DEEPREF_REQUIRE_SERVICES=1 requires it; set DEEPREF_CHROMIUM)`,
-    );
-  }
+  requireChromium();
   const built = await bundle();
   const files = new Map(built.map((file) => [file.name, file.contents]));
   const serve = pageServer(files);
@@ -213,7 +191,7 @@ export async function startHarness(): Promise<Harness> {
   const usePlatform = platformCollectorExists && process.env.DEEPREF_TEST_COLLECTOR !== '1';
   const [collector, browser] = await Promise.all([
     usePlatform ? startPlatformCollector() : startStandInCollector(),
-    chromium.launch({ executablePath: chromiumPath, args: launchArgs }),
+    launchChromium(),
   ]);
 
   const gate = await startGate(collector.url);
@@ -261,19 +239,4 @@ export async function startHarness(): Promise<Harness> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-/** Polls `probe` until it returns a value (not undefined or false); fails after `timeoutMs` saying what it waited for. */
-export async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

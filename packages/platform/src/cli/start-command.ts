@@ -30,6 +30,7 @@ export async function runStart(options: StartOptions): Promise<void> {
     [
       '',
       `DeepRef is running at ${platform.url}`,
+      `  example    ${platform.url}/example   (a page that sends events with the browser SDK; watch them arrive)`,
       `  collector  POST ${platform.url}/api/telemetry/events   (Segment clients: ${platform.url}/v1/batch)`,
       `  health     ${platform.url}/health   metrics ${platform.url}/metrics`,
       `  data       ${config.dataDir}`,

@@ -41,6 +41,8 @@ export interface TestPlatformOptions {
   ingest?: Partial<IngestConfig>;
   dataDir?: string;
   allowedOrigins?: string[];
+  /** Where `/sdk/` serves the browser SDK from (see `StartOptions`). */
+  browserSdkDir?: string;
 }
 
 export async function startTestPlatform(options: TestPlatformOptions = {}): Promise<TestPlatform> {
@@ -48,7 +50,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
   const base = defaultConfig();
   const platform = await startPlatform(
     defaultConfig({ port: 0, dataDir, ingest: { ...base.ingest, ...options.ingest } }),
-    { logger: false },
+    { logger: false, browserSdkDir: options.browserSdkDir },
   );
   const { source, writeKey } = await platform.sources.create({
     name: `test-${Date.now()}`,
