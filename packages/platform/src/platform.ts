@@ -29,6 +29,9 @@ import type { MetaStore } from './storage/meta-store.ts';
 import { openSqliteMetaStore } from './storage/sqlite/sqlite-meta-store.ts';
 import type { Warehouse } from './storage/warehouse.ts';
 import { startWarehouseLoader } from './storage/warehouse-loader.ts';
+import { MemoryRealtimeStore } from './stream/realtime/memory/memory-realtime-store.ts';
+import { startStreamLayer } from './stream/stream-platform.ts';
+import { streamRoutes } from './stream/stream-routes.ts';
 
 export interface RunningPlatform {
   url: string;
@@ -124,6 +127,16 @@ export async function startPlatform(
 
   const loader = startWarehouseLoader({ log, warehouse, metrics });
   const lakeWriter = await startLakeWriter({ log, lake, metrics });
+  const realtime = new MemoryRealtimeStore();
+  const stream = startStreamLayer({
+    log,
+    warehouse,
+    realtime,
+    dataDir: config.dataDir,
+    logger: app.log,
+    metrics,
+  });
+  await app.register(streamRoutes, { realtime, warehouse, realtimeJobs: stream.realtimeJobs });
 
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
@@ -153,6 +166,8 @@ export async function startPlatform(
       await app.close();
       await loader.stop({ drain: true });
       await lakeWriter.stop({ drain: true });
+      await stream.stop();
+      await realtime.close();
       await log.close();
       await warehouse.close();
       await meta.destroy();
@@ -175,6 +190,7 @@ export async function startPlatform(
     drain: async () => {
       await loader.drain();
       await lakeWriter.drain();
+      await stream.processor.drain();
     },
     close,
   };

@@ -56,6 +56,48 @@ export function createMetrics() {
       ...on,
     }),
     logHead: new Gauge({ name: 'deepref_log_head_offset', help: 'Highest offset in the event log', ...on }),
+
+    // --- Stream engine (stream/) ---
+    streamEvents: new Counter({
+      name: 'deepref_stream_events_total',
+      help: 'Events the stream engine took, by outcome: on_time, backfill (left to recomputation), untimed, arrival_time (windowed by arrival)',
+      labelNames: ['outcome'] as const,
+      ...on,
+    }),
+    streamLateEvents: new Counter({
+      name: 'deepref_stream_late_events_total',
+      help: 'Events past the late-arrival (late) or out-of-order (out_of_order) tolerance, by action: adjusted or dropped',
+      labelNames: ['kind', 'action'] as const,
+      ...on,
+    }),
+    streamRows: new Counter({
+      name: 'deepref_stream_rows_total',
+      help: 'Window result rows emitted, by stream job',
+      labelNames: ['job'] as const,
+      ...on,
+    }),
+    streamOpenWindows: new Gauge({
+      name: 'deepref_stream_open_windows',
+      help: 'Key-window states held in memory, by stream job',
+      labelNames: ['job'] as const,
+      ...on,
+    }),
+    streamWatermark: new Gauge({
+      name: 'deepref_stream_watermark_seconds',
+      help: 'The stream engine watermark, in seconds since the epoch: windows ending before it are final',
+      ...on,
+    }),
+    streamAlerts: new Counter({
+      name: 'deepref_stream_alerts_total',
+      help: 'Alerts raised by stream jobs, by job',
+      labelNames: ['job'] as const,
+      ...on,
+    }),
+    streamWebhookFailures: new Counter({
+      name: 'deepref_stream_alert_webhook_failures_total',
+      help: 'Alert webhook deliveries that failed after every retry',
+      ...on,
+    }),
   };
 }
 

@@ -1,0 +1,68 @@
+/**
+ * Window results into the warehouse table `stream_results`, one row per job, key and window end: written again
+ * (after a restart) it replaces itself, so the table holds each window once. Portable SQL (DuckDB, PostgreSQL).
+ */
+import type { Warehouse } from '../../storage/warehouse.ts';
+import type { WindowResult } from '../stream-job.ts';
+import type { StreamSink } from '../stream-processor.ts';
+
+export const streamResultsTableSql = `CREATE TABLE IF NOT EXISTS stream_results (
+  job VARCHAR NOT NULL,
+  group_key VARCHAR NOT NULL,
+  window_end_ms BIGINT NOT NULL,
+  window_start TIMESTAMP NOT NULL,
+  window_end TIMESTAMP NOT NULL,
+  group_values VARCHAR NOT NULL,
+  result VARCHAR NOT NULL,
+  PRIMARY KEY (job, group_key, window_end_ms)
+)`;
+
+/** A UTC time as SQL's TIMESTAMP literal text, which both engines cast. */
+export function sqlTimestamp(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+const rowsPerStatement = 200;
+
+export class WarehouseResultSink implements StreamSink {
+  #ready: Promise<unknown> | undefined;
+
+  constructor(private readonly warehouse: Pick<Warehouse, 'query'>) {}
+
+  ensureTable(): Promise<unknown> {
+    this.#ready ??= this.warehouse.query(streamResultsTableSql);
+    return this.#ready;
+  }
+
+  async write(rows: readonly WindowResult[]): Promise<void> {
+    await this.ensureTable();
+    // One statement may not name the same key twice; the last row for a key is the one to keep.
+    const unique = new Map<string, WindowResult>();
+    for (const row of rows) unique.set(`${row.job}\u0000${row.key}\u0000${row.windowEnd}`, row);
+    const list = [...unique.values()];
+    for (let i = 0; i < list.length; i += rowsPerStatement) {
+      const chunk = list.slice(i, i + rowsPerStatement);
+      const params: unknown[] = [];
+      const tuples = chunk.map((row) => {
+        params.push(
+          row.job,
+          row.key,
+          row.windowEnd,
+          sqlTimestamp(row.windowStart),
+          sqlTimestamp(row.windowEnd),
+          JSON.stringify(row.group),
+          JSON.stringify(row.values),
+        );
+        const n = params.length;
+        return `($${n - 6}, $${n - 5}, $${n - 4}, CAST($${n - 3} AS TIMESTAMP), CAST($${n - 2} AS TIMESTAMP), $${n - 1}, $${n})`;
+      });
+      await this.warehouse.query(
+        `INSERT INTO stream_results (job, group_key, window_end_ms, window_start, window_end, group_values, result)
+         VALUES ${tuples.join(', ')}
+         ON CONFLICT (job, group_key, window_end_ms) DO UPDATE SET
+           window_start = EXCLUDED.window_start, group_values = EXCLUDED.group_values, result = EXCLUDED.result`,
+        params,
+      );
+    }
+  }
+}

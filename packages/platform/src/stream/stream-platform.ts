@@ -1,0 +1,68 @@
+/**
+ * The stream layer as the platform runs it: the six jobs, the processor over the event log with a checkpoint file
+ * in the data directory, and the sinks (warehouse tables, real-time store, alerts).
+ */
+import path from 'node:path';
+import type { EventLog } from '../bus/event-log.ts';
+import type { Metrics } from '../ops/metrics.ts';
+import type { Warehouse } from '../storage/warehouse.ts';
+import { FileCheckpointStore } from './checkpoint.ts';
+import type { EventTimePolicy } from './event-time.ts';
+import { defaultStreamJobs } from './jobs/index.ts';
+import type { RealtimeStore } from './realtime/realtime-store.ts';
+import { type AlertLogger, AlertSink } from './sinks/alert-sink.ts';
+import { RealtimeResultSink } from './sinks/realtime-sink.ts';
+import { WarehouseResultSink } from './sinks/warehouse-result-sink.ts';
+import { createStreamProcessor, type StreamProcessor } from './stream-processor.ts';
+
+export interface StreamLayerOptions {
+  log: EventLog;
+  warehouse: Warehouse;
+  realtime: RealtimeStore;
+  dataDir: string;
+  logger: AlertLogger;
+  metrics?: Metrics;
+  policy?: Partial<EventTimePolicy>;
+  alertThreshold?: number;
+  alertWebhookUrl?: string;
+}
+
+export interface StreamLayer {
+  processor: StreamProcessor;
+  realtimeJobs: string[];
+  stop(): Promise<void>;
+}
+
+export function startStreamLayer(options: StreamLayerOptions): StreamLayer {
+  const jobs = defaultStreamJobs({
+    alerts: options.alertThreshold === undefined ? {} : { threshold: options.alertThreshold },
+  });
+  const alerts = new AlertSink({
+    warehouse: options.warehouse,
+    logger: options.logger,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.alertWebhookUrl ? { webhookUrl: options.alertWebhookUrl } : {}),
+  });
+  const processor = createStreamProcessor({
+    log: options.log,
+    jobs,
+    checkpoints: new FileCheckpointStore(path.join(options.dataDir, 'stream', 'checkpoint.json')),
+    sinks: {
+      warehouse: new WarehouseResultSink(options.warehouse),
+      realtime: new RealtimeResultSink(options.realtime),
+      alerts,
+    },
+    // Browser SDKs batch and retry: allow a minute of lateness and a few seconds of disorder.
+    policy: { lateArrivalToleranceMs: 60_000, outOfOrderToleranceMs: 5_000, ...options.policy },
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+  });
+  processor.start();
+  return {
+    processor,
+    realtimeJobs: jobs.filter((j) => j.sinks?.includes('realtime')).map((j) => j.name),
+    async stop() {
+      await processor.stop({ drain: true });
+      await alerts.close();
+    },
+  };
+}

@@ -1,0 +1,164 @@
+/**
+ * The stream processor: the event-log consumer that runs the stream engine and hands its rows to the sinks.
+ * Per batch: the engine takes the records, the sinks write the rows the batch closed (each sink is idempotent by
+ * job, key and window end), then — at most every `checkpointEveryMs` — the engine's state and offset are saved
+ * together. After a crash or a failed batch it restores the last checkpoint and reads on from its offset: the rows
+ * it emits again are the same rows, written again over themselves, so the sinks end as after a run that never
+ * stopped.
+ */
+import type { EventLog } from '../bus/event-log.ts';
+import type { Metrics } from '../ops/metrics.ts';
+import { type LogConsumer, progressToMetrics, runConsumer } from '../storage/log-consumer.ts';
+import type { CheckpointStore } from './checkpoint.ts';
+import { type EventTimeCounts, type EventTimePolicy, emptyCounts } from './event-time.ts';
+import { StreamEngine } from './stream-engine.ts';
+import type { AnyStreamJob, WindowResult } from './stream-job.ts';
+
+export const streamConsumer = 'stream';
+
+/** Where result rows go. `write` must be idempotent by (job, key, windowEnd): rows are written again after a crash. */
+export interface StreamSink {
+  write(rows: readonly WindowResult[]): Promise<void>;
+  close?(): Promise<void>;
+}
+
+export interface StreamProcessorOptions {
+  log: Pick<EventLog, 'read' | 'head' | 'commitOffset'>;
+  jobs: readonly AnyStreamJob[];
+  checkpoints: CheckpointStore;
+  /** Sinks by the name jobs use in `sinks`. */
+  sinks: Record<string, StreamSink>;
+  policy?: Partial<EventTimePolicy>;
+  metrics?: Metrics;
+  /** Most records per batch (default 5,000). */
+  batchSize?: number;
+  /** Sleep once caught up, in ms (default 500). */
+  idleMs?: number;
+  /** Least time between two checkpoints, in ms (default 1,000; 0 checkpoints every batch). */
+  checkpointEveryMs?: number;
+  onError?: (error: unknown, consumer: string) => void;
+}
+
+export interface StreamProcessor {
+  readonly consumer: LogConsumer;
+  /** The running engine (undefined before the first batch). */
+  readonly engine: StreamEngine | undefined;
+  start(): void;
+  /** Processes up to the log's head as it is now, and checkpoints. */
+  drain(): Promise<void>;
+  /** End of a bounded input: closes every open window, writes the rows, checkpoints. */
+  finish(): Promise<void>;
+  stop(options?: { drain?: boolean }): Promise<void>;
+}
+
+export function createStreamProcessor(options: StreamProcessorOptions): StreamProcessor {
+  const { log, jobs, checkpoints, sinks, policy = {}, metrics } = options;
+  const checkpointEveryMs = options.checkpointEveryMs ?? 1_000;
+  for (const job of jobs) {
+    for (const sink of job.sinks ?? []) {
+      if (!sinks[sink]) throw new Error(`stream job ${job.name} writes to unknown sink ${sink}`);
+    }
+  }
+  const sinksOf = new Map(jobs.map((job) => [job.name, job.sinks ?? []]));
+  let engine: StreamEngine | undefined;
+  let lastCheckpoint = 0;
+  let reported: EventTimeCounts = emptyCounts();
+  const reportedRows = new Map<string, number>();
+
+  async function write(rows: readonly WindowResult[]): Promise<void> {
+    if (rows.length === 0) return;
+    const bySink = new Map<string, WindowResult[]>();
+    for (const row of rows) {
+      for (const sink of sinksOf.get(row.job) ?? []) {
+        let list = bySink.get(sink);
+        if (!list) {
+          list = [];
+          bySink.set(sink, list);
+        }
+        list.push(row);
+      }
+    }
+    for (const [name, list] of bySink) await sinks[name]!.write(list);
+  }
+
+  async function checkpoint(): Promise<void> {
+    if (!engine) return;
+    await checkpoints.save(engine.toJSON());
+    lastCheckpoint = Date.now();
+    await log.commitOffset(streamConsumer, engine.offset);
+  }
+
+  function report(): void {
+    if (!metrics || !engine) return;
+    const counts = engine.timeline.counts;
+    const late = metrics.streamLateEvents;
+    late.inc({ kind: 'late', action: 'adjusted' }, counts.lateAdjusted - reported.lateAdjusted);
+    late.inc({ kind: 'late', action: 'dropped' }, counts.lateDropped - reported.lateDropped);
+    late.inc(
+      { kind: 'out_of_order', action: 'adjusted' },
+      counts.outOfOrderAdjusted - reported.outOfOrderAdjusted,
+    );
+    late.inc(
+      { kind: 'out_of_order', action: 'dropped' },
+      counts.outOfOrderDropped - reported.outOfOrderDropped,
+    );
+    metrics.streamEvents.inc({ outcome: 'on_time' }, counts.onTime - reported.onTime);
+    metrics.streamEvents.inc({ outcome: 'backfill' }, counts.backfill - reported.backfill);
+    metrics.streamEvents.inc({ outcome: 'untimed' }, counts.untimed - reported.untimed);
+    metrics.streamEvents.inc({ outcome: 'arrival_time' }, counts.arrivalFallback - reported.arrivalFallback);
+    reported = { ...counts };
+    for (const [job, c] of Object.entries(engine.counts())) {
+      metrics.streamRows.inc({ job }, c.rows - (reportedRows.get(job) ?? 0));
+      reportedRows.set(job, c.rows);
+      metrics.streamOpenWindows.set({ job }, c.openWindows);
+    }
+    if (Number.isFinite(engine.watermark)) metrics.streamWatermark.set(engine.watermark / 1000);
+  }
+
+  const consumer = runConsumer({
+    name: streamConsumer,
+    log,
+    batchSize: options.batchSize ?? 5_000,
+    idleMs: options.idleMs ?? 500,
+    ...(options.onError ? { onError: options.onError } : {}),
+    ...(metrics ? { onProgress: progressToMetrics(metrics) } : {}),
+    // On start and after any failure: back to the last checkpoint, whose rows the sinks already hold.
+    startAfter: async () => {
+      const snapshot = await checkpoints.load();
+      engine = snapshot ? StreamEngine.restore(jobs, snapshot, policy) : new StreamEngine(jobs, policy);
+      // Counters on /metrics only ever go up: carry on from what was reported, not from the checkpoint.
+      reported = { ...engine.timeline.counts };
+      for (const [job, c] of Object.entries(engine.counts())) reportedRows.set(job, c.rows);
+      return engine.offset;
+    },
+    handle: async (records) => {
+      const rows = engine!.process(records);
+      await write(rows);
+      if (Date.now() - lastCheckpoint >= checkpointEveryMs) await checkpoint();
+      report();
+    },
+  });
+
+  return {
+    consumer,
+    get engine() {
+      return engine;
+    },
+    start: () => consumer.start(),
+    async drain() {
+      await consumer.drain();
+      await checkpoint();
+    },
+    async finish() {
+      await consumer.drain();
+      if (!engine) return;
+      await write(engine.finish());
+      await checkpoint();
+      report();
+    },
+    async stop(stopOptions = {}) {
+      await consumer.stop(stopOptions);
+      await checkpoint();
+    },
+  };
+}
