@@ -56,6 +56,8 @@ export function dataPaths(dataDir: string) {
     meta: path.join(dataDir, 'meta', 'meta.db'),
     warehouse: path.join(dataDir, 'warehouse', 'warehouse.duckdb'),
     lake: path.join(dataDir, 'lake'),
+    /** Parquet files being written; on the lake's file system, so a put is a rename. Emptied on start. */
+    lakeStaging: path.join(dataDir, 'staging', 'lake'),
     secrets: path.join(dataDir, 'secrets'),
     controlSocket: path.join(dataDir, 'control.sock'),
   };

@@ -80,6 +80,7 @@ export async function startPlatform(
     ipHashKey: loadOrCreateSecret(paths.secrets, 'ip-hash'),
   });
 
+  let closing: Promise<void> | undefined;
   const controlSockets = new WeakSet<Socket>();
   const isAdmin = (request: FastifyRequest) => controlSockets.has(request.raw.socket);
 
@@ -108,13 +109,14 @@ export async function startPlatform(
   await app.register(opsRoutes, {
     log,
     metrics,
-    notReady: async () => [],
+    notReady: async () => (closing ? ['stopping'] : []),
   });
   await app.register(collectorRoutes, {
     pipeline,
     sources: new CachedSourceRegistry(meta),
     config: config.ingest,
     metrics,
+    isStopping: () => closing !== undefined,
   });
   await app.register(adminRoutes, {
     log,
@@ -126,7 +128,7 @@ export async function startPlatform(
   await app.register(exampleRoutes, { log, sources, host: config.host });
 
   const loader = startWarehouseLoader({ log, warehouse, metrics });
-  const lakeWriter = await startLakeWriter({ log, lake, metrics });
+  const lakeWriter = await startLakeWriter({ log, lake, metrics, stagingDir: paths.lakeStaging });
   const realtime = new MemoryRealtimeStore();
   const stream = startStreamLayer({
     log,
@@ -157,7 +159,6 @@ export async function startPlatform(
   fs.mkdirSync(path.dirname(runFile), { recursive: true });
   fs.writeFileSync(runFile, JSON.stringify({ url, pid: process.pid, startedAt: new Date().toISOString() }));
 
-  let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       await new Promise<void>((resolve) => control.close(() => resolve()));
