@@ -102,13 +102,25 @@ function withoutIp(context: NonNullable<EventEnvelope['context']>): NonNullable<
   return rest;
 }
 
+// The events of a batch share their `sentAt`: parsed once for the run of events that repeat it.
+let lastSentAt: string | undefined;
+let lastSent = Number.NaN;
+
+function parseSentAt(sentAt: string): number {
+  if (sentAt !== lastSentAt) {
+    lastSent = Date.parse(sentAt);
+    lastSentAt = sentAt;
+  }
+  return lastSent;
+}
+
 /**
  * Segment's correction: the client's clock is assumed off by `sentAt − receivedAt`, so the event time moves by
  * `receivedAt − sentAt`. Without `sentAt` (or with an unreadable one) the client's time is kept.
  */
 export function correctClockSkew(timestamp: string, sentAt: string | undefined, receivedAt: Date): string {
   const event = Date.parse(timestamp);
-  const sent = sentAt === undefined ? Number.NaN : Date.parse(sentAt);
+  const sent = sentAt === undefined ? Number.NaN : parseSentAt(sentAt);
   if (Number.isNaN(event) || Number.isNaN(sent)) return timestamp;
   const corrected = new Date(event + (receivedAt.getTime() - sent));
   return Number.isNaN(corrected.getTime()) ? timestamp : corrected.toISOString();

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DeeprefError } from '../errors.ts';
 import {
   eventIdOf,
+  jsonBytesBound,
   mapReferenceBody,
   mapSegmentBody,
   rawTruncatedMarker,
@@ -68,7 +69,6 @@ describe('Segment single calls', () => {
     const result = only(mapSegmentBody('track', track, ctx));
     expect(result).toEqual({
       ok: true,
-      rawSize: Buffer.byteLength(JSON.stringify(track)),
       envelope: {
         // Pinned: a changed derivation would let retries across an upgrade be stored twice.
         eventId: '253a7049-e172-56e6-9230-69b045637508',
@@ -652,5 +652,43 @@ describe('any JSON in a batch', () => {
       ),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('jsonBytesBound', () => {
+  it('is never below the byte length of the JSON text, for any JSON value, control characters and surrogates too', () => {
+    const text = fc.string({ unit: 'binary' });
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        text,
+        fc.double(),
+        fc.integer(),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie('value')),
+        fc.dictionary(text, tie('value')),
+      ),
+    })).value;
+    fc.assert(
+      fc.property(json, (value) => {
+        expect(jsonBytesBound(value, Number.POSITIVE_INFINITY)).toBeGreaterThanOrEqual(
+          Buffer.byteLength(JSON.stringify(value)),
+        );
+      }),
+      { numRuns: 1000 },
+    );
+    expect(jsonBytesBound('\u0001'.repeat(100), Number.POSITIVE_INFINITY)).toBeGreaterThanOrEqual(602);
+    expect(jsonBytesBound(-1.7976931348623157e308, 1e9)).toBeGreaterThanOrEqual(24);
+  });
+
+  it('gives Infinity past the budget and for values JSON.parse never makes', () => {
+    expect(jsonBytesBound({ a: 'x'.repeat(100) }, 100)).toBe(Number.POSITIVE_INFINITY);
+    expect(jsonBytesBound({ a: undefined }, 1e9)).toBe(Number.POSITIVE_INFINITY);
+    expect(jsonBytesBound({ toJSON: () => 'x'.repeat(1e6) }, 1e9)).toBe(Number.POSITIVE_INFINITY);
+    expect(jsonBytesBound(new Date(0), 1e9)).toBe(Number.POSITIVE_INFINITY);
+    let deep: unknown = 1;
+    for (let i = 0; i < 100; i++) deep = [deep];
+    expect(jsonBytesBound(deep, 1e9)).toBe(Number.POSITIVE_INFINITY);
   });
 });

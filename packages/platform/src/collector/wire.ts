@@ -20,7 +20,7 @@ import type { IngestConfig } from '../config.ts';
 import { type DeadLetterReason, DeeprefError } from '../errors.ts';
 
 export type WireResult =
-  | { ok: true; envelope: EventEnvelope; rawSize: number }
+  | { ok: true; envelope: EventEnvelope }
   | { ok: false; reason: DeadLetterReason; message: string; raw: string };
 
 export interface WireContext {
@@ -124,19 +124,24 @@ function mapItem(
     const raw = capRaw(stringify(item) ?? '', ctx.limits.maxEventBytes);
     return deadLetter('payload_format', `the item is ${describeKind(item)}, not a JSON object`, raw);
   }
-  const json = stringify(item);
-  if (json === undefined) {
-    return deadLetter('payload_format', 'the item is nested too deeply to serialise', '');
+  const maxBytes = ctx.limits.maxEventBytes;
+  // The exact size (serialising the item again) only when a cheap upper bound of it does not settle the limit.
+  let rawSize: number | undefined;
+  if (jsonBytesBound(item, maxBytes) > maxBytes) {
+    const json = stringify(item);
+    if (json === undefined) {
+      return deadLetter('payload_format', 'the item is nested too deeply to serialise', '');
+    }
+    rawSize = Buffer.byteLength(json);
   }
-  const rawSize = Buffer.byteLength(json);
   try {
-    if (rawSize > ctx.limits.maxEventBytes) {
+    if (rawSize !== undefined && rawSize > maxBytes) {
       throw new DeadLetter(
         'size_violation',
-        `the event is ${rawSize} bytes of JSON; the limit is ${ctx.limits.maxEventBytes}`,
+        `the event is ${rawSize} bytes of JSON; the limit is ${maxBytes}`,
       );
     }
-    return { ok: true as const, envelope: toEnvelope(item, shared, format, call, ctx), rawSize };
+    return { ok: true as const, envelope: toEnvelope(item, shared, format, call, ctx) };
   } catch (error) {
     if (!(error instanceof DeadLetter)) throw error;
     const merged = mergeItem(shared, item);
@@ -194,7 +199,7 @@ function toEnvelope(
     type: eventType,
     eventName: eventNameOf(item, eventType),
   };
-  const sentAt = isoTime(item.sentAt ?? shared.sentAt);
+  const sentAt = sentAtTime(item.sentAt ?? shared.sentAt);
   const timestamp = item.timestamp ?? item.originalTimestamp;
   if (timestamp === undefined) {
     candidate.timestamp = sentAt ?? ctx.receivedAt.toISOString();
@@ -391,15 +396,30 @@ const utcMillisPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
  * Out-of-range fields roll over as Date.parse rolls them (`2024-02-30` is `2024-03-01`).
  */
 function isoTime(value: unknown): string | undefined {
-  if (typeof value !== 'string' || !isoPattern.test(value)) return undefined;
+  if (typeof value !== 'string') return undefined;
+  // The stored form is a case of the general one: one regex for the common case.
+  const utcMillis = utcMillisPattern.test(value);
+  if (!utcMillis && !isoPattern.test(value)) return undefined;
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) return undefined;
   const date = new Date(ms);
   // Already in the stored form: skip building the same string again (a third of this stage's cost).
-  if (utcMillisPattern.test(value) && date.getUTCDate() === Number(value.slice(8, 10))) {
+  if (utcMillis && date.getUTCDate() === Number(value.slice(8, 10))) {
     if (date.getUTCHours() === Number(value.slice(11, 13))) return value;
   }
   return date.toISOString();
+}
+
+// The items of a batch share their `sentAt` (the batch's, or each SDK's own, repeated): read once per run of them.
+let lastSentAtInput: unknown;
+let lastSentAt: string | undefined;
+
+function sentAtTime(value: unknown): string | undefined {
+  if (value !== lastSentAtInput || typeof value !== 'string') {
+    lastSentAt = isoTime(value);
+    lastSentAtInput = value;
+  }
+  return lastSentAt;
 }
 
 function isObject(value: unknown): value is Item {
@@ -466,6 +486,55 @@ export const rawTruncatedMarker = '…[truncated by deepref]';
 function capRaw(json: string, maxBytes: number): string {
   if (json.length <= maxBytes / 3 || Buffer.byteLength(json) <= maxBytes) return json;
   return Buffer.from(json).subarray(0, maxBytes).toString('utf8') + rawTruncatedMarker;
+}
+
+/**
+ * An upper bound of `Buffer.byteLength(JSON.stringify(value))` for the values `JSON.parse` makes, found without
+ * building the text; Infinity once past `budget`, and for anything else (other prototypes, functions, undefined,
+ * nesting deeper than 64, a getter that throws), which sends the caller to the exact count. A string counts 6
+ * bytes a UTF-16 unit (the longest escape, `\u001f`; no character takes more than 3 bytes a unit in UTF-8), a
+ * number 25 (`-1.7976931348623157e+308` is 24), every key, colon, comma and bracket counted.
+ */
+export function jsonBytesBound(value: unknown, budget: number): number {
+  try {
+    return bound(value, budget, 0);
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+function bound(value: unknown, budget: number, depth: number): number {
+  switch (typeof value) {
+    case 'string':
+      return 2 + 6 * value.length;
+    case 'number':
+      return 25;
+    case 'boolean':
+      return 5;
+    case 'object': {
+      if (value === null) return 4;
+      if (depth >= 64) return Number.POSITIVE_INFINITY;
+      if (Array.isArray(value)) {
+        let total = 2 + value.length;
+        for (let i = 0; i < value.length; i++) {
+          total += bound(value[i], budget - total, depth + 1);
+          if (total > budget) return Number.POSITIVE_INFINITY;
+        }
+        return total;
+      }
+      const prototype = Object.getPrototypeOf(value);
+      if (prototype !== Object.prototype && prototype !== null) return Number.POSITIVE_INFINITY;
+      let total = 2;
+      // for…in also visits inherited enumerable keys, which JSON.stringify skips: they only raise the bound.
+      for (const key in value) {
+        total += 4 + 6 * key.length + bound((value as Item)[key], budget - total, depth + 1);
+        if (total > budget) return Number.POSITIVE_INFINITY;
+      }
+      return total;
+    }
+    default:
+      return Number.POSITIVE_INFINITY;
+  }
 }
 
 /** JSON text of a value, or undefined when it cannot be serialised (nesting deeper than the stack). */

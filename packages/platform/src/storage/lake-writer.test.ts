@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -171,6 +173,51 @@ describe('LakeWriter', () => {
     expect(await lakeTotals()).toEqual({ rows: 60, distinct: 60, offsetSum: sumTo(60) });
     await writer.drain();
     expect(await lakeTotals()).toEqual({ rows: 100, distinct: 100, offsetSum: sumTo(100) });
+  });
+
+  it('recovers exactly from a process killed while writing or compacting', async () => {
+    await append(1, 3000);
+    const module = (file: string) => JSON.stringify(new URL(file, import.meta.url).pathname);
+    // Small batches and an eager compaction, so the kill lands in a write or a compaction as often as not.
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `const { openSqliteEventLog } = await import(${module('../bus/sqlite/sqlite-event-log.ts')});
+         const { FsLakeStore } = await import(${module('./fs/fs-lake-store.ts')});
+         const { LakeWriter } = await import(${module('./lake-writer.ts')});
+         const log = openSqliteEventLog(${JSON.stringify(path.join(dir, 'log', 'events.db'))}, { dedupWindowDays: 7, maxPendingEvents: 1000 });
+         const writer = await LakeWriter.open({ log, lake: new FsLakeStore(${JSON.stringify(path.join(dir, 'lake'))}),
+           stagingDir: ${JSON.stringify(path.join(dir, 'staging'))}, compactAfterFiles: 3 });
+         for (;;) {
+           const records = await log.read(await log.committedOffset('lake'), 20);
+           if (records.length === 0) break;
+           await writer.write(records);
+           process.stdout.write('written\\n');
+         }`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      let batches = 0;
+      child.stdout.on('data', (chunk: Buffer) => {
+        batches += chunk.toString().split('\n').length - 1;
+        if (batches >= 5) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`the writing process exited on its own (${code})`)));
+    });
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    const committed = await log.committedOffset('lake');
+    expect(committed).toBeGreaterThanOrEqual(100);
+
+    const writer = await openWriter();
+    expect(await lakeTotals()).toEqual({ rows: committed, distinct: committed, offsetSum: sumTo(committed) });
+    await writer.drain();
+    expect(await lakeTotals()).toEqual({ rows: 3000, distinct: 3000, offsetSum: sumTo(3000) });
   });
 
   it('deletes the inputs a crashed compaction left beside its output', async () => {

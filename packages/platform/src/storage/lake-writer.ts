@@ -212,7 +212,7 @@ export class LakeWriter {
       await this.#connection.run('DELETE FROM batch');
       const appender = await this.#connection.createAppender('batch');
       try {
-        appendEventRows(appender, records);
+        await appendEventRows(appender, records);
       } catch (error) {
         discardAppender(appender);
         throw error;

@@ -59,6 +59,51 @@ describe('runConsumer', () => {
     expect(progress).toEqual([13, 25, 23, 25, 25, 25]);
   });
 
+  it('reads a batch in chunks of readChunk, letting the event loop through between them', async () => {
+    const records = logRecords(1, 25);
+    const target = sink();
+    const log = arrayLog(records);
+    const reads: [number, number][] = [];
+    // Whether a callback queued with setImmediate at the previous read ran before this one (a microtask would not).
+    const yielded: boolean[] = [];
+    let immediateRan = false;
+    const consumer = runConsumer({
+      name: 'test',
+      log: {
+        ...log,
+        read: async (after, limit) => {
+          reads.push([after, limit]);
+          yielded.push(immediateRan);
+          immediateRan = false;
+          setImmediate(() => {
+            immediateRan = true;
+          });
+          return log.read(after, limit);
+        },
+      },
+      batchSize: 10,
+      readChunk: 4,
+      idleMs: 1_000,
+      startAfter: target.startAfter,
+      handle: target.handle,
+    });
+    await consumer.drain();
+
+    expect(target.batches).toEqual([range(1, 10), range(11, 20), range(21, 25)]);
+    expect(reads).toEqual([
+      [0, 4],
+      [4, 4],
+      [8, 2],
+      [10, 4],
+      [14, 4],
+      [18, 2],
+      [20, 4],
+      [24, 4],
+    ]);
+    // Every read that continues a batch comes after the event loop went round.
+    for (const i of [1, 2, 4, 5, 7]) expect(yielded[i]).toBe(true);
+  });
+
   it('polls in the background and picks up records appended later', async () => {
     const records = logRecords(1, 5);
     const seen = deferred();

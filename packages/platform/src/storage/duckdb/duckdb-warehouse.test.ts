@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -173,6 +175,58 @@ describe('DuckdbWarehouse load', () => {
     expect(await warehouse.loadedOffset('warehouse')).toBe(10);
     expect((await warehouse.query('SELECT count(*) FROM events')).rows).toEqual([[10]]);
     expect((await warehouse.query('SELECT version FROM _schema_version')).rows).toEqual([[1]]);
+  });
+});
+
+describe('DuckdbWarehouse across a crash', () => {
+  it('holds exactly the loads that finished when its process was killed mid-load', async () => {
+    const file = path.join(dir, 'crash.duckdb');
+    // A process that loads batches of 1,000 for as long as it lives, saying so after each one.
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `const { openDuckdbWarehouse } = await import(${JSON.stringify(new URL('./duckdb-warehouse.ts', import.meta.url).pathname)});
+         const { logRecords } = await import(${JSON.stringify(new URL('../test-events.ts', import.meta.url).pathname)});
+         const warehouse = await openDuckdbWarehouse(${JSON.stringify(file)});
+         for (let from = 1; ; from += 1000) {
+           await warehouse.load('warehouse', logRecords(from, 1000));
+           process.stdout.write('loaded\\n');
+         }`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let loads = 0;
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        loads += chunk.toString().split('\n').length - 1;
+        if (loads >= 3) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`the loading process exited on its own (${code})`)));
+    });
+    // Wherever the kill lands (appending, flushing, committing), the file holds whole batches with their offset.
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+
+    const reopened = await openDuckdbWarehouse(file);
+    try {
+      const loaded = await reopened.loadedOffset('warehouse');
+      expect(loaded % 1000).toBe(0);
+      expect(loaded).toBeGreaterThanOrEqual(3000);
+      const totals = await reopened.query(
+        'SELECT count(*), count(DISTINCT log_offset), sum(log_offset) FROM events',
+      );
+      expect(totals.rows).toEqual([[loaded, loaded, (loaded * (loaded + 1)) / 2]]);
+
+      await reopened.load('warehouse', logRecords(1, loaded + 500));
+      const after = await reopened.query('SELECT count(*), count(DISTINCT log_offset) FROM events');
+      expect(after.rows).toEqual([[loaded + 500, loaded + 500]]);
+    } finally {
+      await reopened.close();
+    }
   });
 });
 
