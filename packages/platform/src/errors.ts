@@ -69,6 +69,37 @@ export const errorCatalog = {
     message:
       'An internal error occurred; the request had no effect. Retry, and see the server log for {requestId}.',
   },
+
+  // ---- privacy: keys, field encryption and pseudonyms (src/privacy/) ----
+  DEEPREF_SUBJECT_ERASED: {
+    status: 410,
+    message:
+      'The value can no longer be decrypted: its subject was erased and the data key destroyed. Treat it as deleted.',
+  },
+  DEEPREF_DECRYPT_FAILED: {
+    status: 422,
+    message:
+      'An encrypted value could not be decrypted: {detail}. It was altered, or it belongs to another subject or field.',
+  },
+  DEEPREF_MASTER_KEY_INSECURE: {
+    status: 500,
+    message:
+      'The master key file {file} has mode {mode}; only its owner may read it. Run `chmod 600 {file}`, and ' +
+      'rotate the master key if anyone else could have read it.',
+  },
+  DEEPREF_MASTER_KEY_DAMAGED: {
+    status: 500,
+    message:
+      'The master key file {file} is damaged: {detail}. Restore it from a backup; without it no encrypted value ' +
+      'can be read.',
+  },
+  DEEPREF_MASTER_KEY_MISMATCH: {
+    status: 500,
+    message:
+      'The master key file {file} does not belong to the key database {database}: {detail}. Restore the master ' +
+      'key file that was used with this database.',
+  },
+  DEEPREF_INVALID_PSEUDONYM_INPUT: { status: 400, message: 'Cannot pseudonymize this {kind}: {detail}.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;
