@@ -1,0 +1,34 @@
+/**
+ * Crafted events for the analytics tests: one person's event at an exact time, numbered so a test loads its
+ * whole dataset in one batch.
+ */
+import type { LogRecord } from '../bus/event-log.ts';
+import { storedEvent } from '../storage/test-events.ts';
+
+export interface CraftedEvent {
+  event: string;
+  /** ISO 8601 UTC. */
+  at: string;
+  /** The user id; with `anonymous`, the anonymous id instead (and no user id). */
+  person: string;
+  anonymous?: boolean;
+  properties?: Record<string, unknown>;
+}
+
+/** Log records for `events`, offsets 1, 2, …; every other envelope field comes from `storedEvent`. */
+export function craftedRecords(events: CraftedEvent[]): LogRecord[] {
+  return events.map((e, i) => {
+    const base = storedEvent(i + 1, {
+      eventName: e.event,
+      timestamp: e.at,
+      originalTimestamp: e.at,
+      sentAt: e.at,
+      receivedAt: e.at,
+      anonymousId: e.anonymous === true ? e.person : `anon-of-${e.person}`,
+      properties: e.properties ?? {},
+    });
+    if (e.anonymous === true) delete base.userId;
+    else base.userId = e.person;
+    return { offset: i + 1, event: base };
+  });
+}
