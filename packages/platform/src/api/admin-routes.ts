@@ -87,13 +87,15 @@ export async function adminRoutes(app: FastifyInstance, deps: AdminDeps): Promis
         })),
       );
     }
-    const results: ({ id: number } & ReplayOutcome)[] = [];
-    for (const deadLetter of targets) {
-      const outcome = await deps.replay(deadLetter);
-      if (outcome.status !== 'rejected')
-        await deps.log.deadLetters.markReplayed(deadLetter.id, outcome.status);
-      results.push({ id: deadLetter.id, ...outcome });
-    }
+    // All at once, so the replays share the event log's group commits instead of paying one commit each.
+    const results: ({ id: number } & ReplayOutcome)[] = await Promise.all(
+      targets.map(async (deadLetter) => {
+        const outcome = await deps.replay(deadLetter);
+        if (outcome.status !== 'rejected')
+          await deps.log.deadLetters.markReplayed(deadLetter.id, outcome.status);
+        return { id: deadLetter.id, ...outcome };
+      }),
+    );
     return { replayed: results.filter((r) => r.status !== 'rejected').length, results };
   });
 }

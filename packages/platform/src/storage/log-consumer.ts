@@ -5,6 +5,7 @@
  */
 import type { EventLog, LogRecord } from '../bus/event-log.ts';
 import type { Metrics } from '../ops/metrics.ts';
+import { yieldToLoop } from './event-loop.ts';
 
 export interface ConsumerProgress {
   consumer: string;
@@ -53,11 +54,6 @@ export interface LogConsumer {
 }
 
 const maxRetryMs = 30_000;
-
-/** Lets every callback that is ready run (timers, I/O, requests) before carrying on. */
-export function yieldToLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 function defaultOnError(error: unknown, consumer: string): void {
   console.error(`deepref: consumer ${consumer} failed a batch and will retry it:`, error);

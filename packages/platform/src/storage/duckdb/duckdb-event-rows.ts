@@ -6,7 +6,7 @@
 import type { DuckDBAppender } from '@duckdb/node-api';
 import type { LogRecord } from '../../bus/event-log.ts';
 import { eventColumns, eventRow } from '../event-columns.ts';
-import { yieldToLoop } from '../log-consumer.ts';
+import { yieldToLoop } from '../event-loop.ts';
 
 export function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
