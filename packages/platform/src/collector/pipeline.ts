@@ -2,6 +2,7 @@
  * The collector's stages after the wire format: enrich each valid event, keep each invalid one as a dead letter,
  * and append both to the event log in one durable write. Every item of a request gets its own result.
  */
+import type { StoredEvent } from '@deepref/schema';
 import type { DeadLetter, DeadLetterInput, EventLog } from '../bus/event-log.ts';
 import type { IngestConfig } from '../config.ts';
 import type { DeadLetterReason } from '../errors.ts';
@@ -18,6 +19,8 @@ import {
 
 export type EventResult =
   | { eventId: string; status: 'accepted' | 'duplicate' }
+  /** Valid, but refused at the edge (e.g. no consent for the event's purposes): counted, never stored. */
+  | { eventId: string; status: 'dropped'; reason: string; message: string }
   | { eventId?: string; status: 'rejected'; reason: DeadLetterReason; message: string };
 
 export interface IngestContext {
@@ -28,11 +31,32 @@ export interface IngestContext {
 
 export type WireFormat = { kind: 'reference' } | { kind: 'segment'; path: string };
 
+/** What an edge stage decides for one event: keep it (possibly rewritten) or drop it with a stable code. */
+export type EdgeDecision = { event: StoredEvent } | { dropped: { code: string; message: string } };
+
+/**
+ * A stage between enrich and the log append (DESIGN.md: consent gate → PII policy): it sees each batch of
+ * valid, enriched events and decides for each, in order. Stages run in the order given; a dropped event reaches
+ * no later stage and no disk. A stage that throws fails the request (nothing of it is stored).
+ */
+export interface EdgeStage {
+  readonly name: string;
+  apply(events: readonly StoredEvent[], context: EdgeContext): Promise<EdgeDecision[]> | EdgeDecision[];
+}
+
+export interface EdgeContext {
+  sourceId: string;
+  receivedAt: Date;
+  request: RequestFacts;
+}
+
 export interface IngestPipelineDeps {
   log: EventLog;
   config: IngestConfig;
   metrics: Metrics;
   ipHashKey?: Buffer;
+  /** Run in order on the valid events before they are appended; none by default. */
+  edgeStages?: readonly EdgeStage[];
 }
 
 export interface ReplayResult {
@@ -55,6 +79,28 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
   const { log, config, metrics } = deps;
   const enrich = createEnricher({ ipPolicy: config.ipPolicy, ipHashKey: deps.ipHashKey });
   const keepIp = (ip: string) => anonymizeIp(ip, config.ipPolicy, deps.ipHashKey);
+  const edgeStages = deps.edgeStages ?? [];
+
+  /** Runs the edge stages; returns one decision per event, in order. */
+  async function runEdge(events: StoredEvent[], context: EdgeContext): Promise<EdgeDecision[]> {
+    let decisions: EdgeDecision[] = events.map((event) => ({ event }));
+    for (const stage of edgeStages) {
+      const live = decisions.flatMap((d, i) => ('event' in d ? [i] : []));
+      if (live.length === 0) break;
+      const input = live.map((i) => (decisions[i] as { event: StoredEvent }).event);
+      const output = await stage.apply(input, context);
+      if (output.length !== input.length) {
+        throw new Error(
+          `edge stage ${stage.name} returned ${output.length} decisions for ${input.length} events`,
+        );
+      }
+      decisions = decisions.slice();
+      live.forEach((i, k) => {
+        decisions[i] = output[k]!;
+      });
+    }
+    return decisions;
+  }
 
   const wireContext = (sourceId: string, receivedAt: Date): WireContext => ({
     sourceId,
@@ -76,12 +122,12 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
   }
 
   async function store(items: WireResult[], context: IngestContext): Promise<EventResult[]> {
-    const events = [];
+    const enriched: StoredEvent[] = [];
     const deadLetters: DeadLetterInput[] = [];
     const receivedAt = context.receivedAt.toISOString();
     for (const item of items) {
       if (item.ok) {
-        events.push(
+        enriched.push(
           enrich(item.envelope, {
             sourceId: context.source.id,
             receivedAt: context.receivedAt,
@@ -103,15 +149,35 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
       }
     }
     metrics.eventsReceived.inc(items.length);
+    const edgeContext = {
+      sourceId: context.source.id,
+      receivedAt: context.receivedAt,
+      request: context.request,
+    };
+    const decisions = edgeStages.length ? await runEdge(enriched, edgeContext) : undefined;
+    const events = decisions ? decisions.flatMap((d) => ('event' in d ? [d.event] : [])) : enriched;
     const outcomes = events.length || deadLetters.length ? await log.append({ events, deadLetters }) : [];
 
     const results: EventResult[] = [];
+    let nextValid = 0;
     let nextEvent = 0;
     let nextDeadLetter = 0;
     let accepted = 0;
     let duplicates = 0;
     for (const item of items) {
       if (item.ok) {
+        const decision = decisions?.[nextValid];
+        const valid = enriched[nextValid++]!;
+        if (decision && 'dropped' in decision) {
+          metrics.eventsDropped.inc({ reason: decision.dropped.code });
+          results.push({
+            eventId: valid.eventId,
+            status: 'dropped',
+            reason: decision.dropped.code,
+            message: decision.dropped.message,
+          });
+          continue;
+        }
         const event = events[nextEvent]!;
         const outcome = outcomes[nextEvent++]!;
         if (outcome.status === 'accepted') accepted++;
@@ -159,7 +225,18 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
     const [result] = mapped;
     if (!result) return { status: 'rejected', detail: 'nothing to replay' };
     if (!result.ok) return { status: 'rejected', detail: `${result.reason}: ${result.message}` };
-    const event = enrich(result.envelope, { sourceId: source.id, receivedAt, request: {} });
+    const enriched = enrich(result.envelope, { sourceId: source.id, receivedAt, request: {} });
+    const [decision] = edgeStages.length
+      ? await runEdge([enriched], { sourceId: source.id, receivedAt, request: {} })
+      : [{ event: enriched }];
+    if (!decision || 'dropped' in decision) {
+      if (decision) metrics.eventsDropped.inc({ reason: decision.dropped.code });
+      return {
+        status: 'rejected',
+        detail: decision ? `${decision.dropped.code}: ${decision.dropped.message}` : 'dropped',
+      };
+    }
+    const event = decision.event;
     const [outcome] = await log.append({ events: [event], deadLetters: [] });
     if (outcome?.status === 'accepted') metrics.eventsAccepted.inc();
     return { status: outcome?.status ?? 'rejected' };

@@ -31,6 +31,12 @@ export function createMetrics() {
       labelNames: ['reason'] as const,
       ...on,
     }),
+    eventsDropped: new Counter({
+      name: 'deepref_events_dropped_total',
+      help: 'Valid events not stored by an edge stage, by reason (e.g. no consent for their purposes)',
+      labelNames: ['reason'] as const,
+      ...on,
+    }),
     deadLettered: new Counter({
       name: 'deepref_dead_letters_total',
       help: 'Entries written to the dead-letter store, by reason',
