@@ -100,6 +100,20 @@ export const errorCatalog = {
       'key file that was used with this database.',
   },
   DEEPREF_INVALID_PSEUDONYM_INPUT: { status: 400, message: 'Cannot pseudonymize this {kind}: {detail}.' },
+
+  // ---- privacy: anonymization (src/privacy/anonymize/) ----
+  DEEPREF_K_ANONYMITY_UNREACHABLE: {
+    status: 422,
+    message:
+      'No generalization reaches k={k} on {rows} rows within the suppression limit of {maxSuppression}. ' +
+      'Lower k, allow more suppression, or release more rows.',
+  },
+  DEEPREF_PRIVACY_BUDGET_EXCEEDED: {
+    status: 403,
+    message:
+      'The query would spend ε={epsilon} on dataset {dataset}, which has {remaining} of its budget of {budget} left. ' +
+      'Nothing was spent. Ask for a smaller ε or a new budget period.',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -17,8 +17,17 @@ export interface SourcesTable {
   revoked_at: string | null;
 }
 
+/** Differential-privacy ε budgets per dataset (privacy/anonymize/). */
+export interface PrivacyBudgetsTable {
+  dataset: string;
+  budget: number;
+  spent: number;
+  updated_at: string;
+}
+
 export interface MetaDatabase {
   sources: SourcesTable;
+  privacy_budgets: PrivacyBudgetsTable;
 }
 
 export type MetaStore = Kysely<MetaDatabase>;
@@ -36,6 +45,17 @@ const migrations: Record<string, Migration> = {
         .addColumn('allowed_origins', 'text', (c) => c.notNull().defaultTo('[]'))
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('revoked_at', 'text')
+        .execute();
+    },
+  },
+  '0005_privacy_budgets': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('privacy_budgets')
+        .addColumn('dataset', 'text', (c) => c.primaryKey())
+        .addColumn('budget', 'double precision', (c) => c.notNull())
+        .addColumn('spent', 'double precision', (c) => c.notNull().defaultTo(0))
+        .addColumn('updated_at', 'text', (c) => c.notNull())
         .execute();
     },
   },
