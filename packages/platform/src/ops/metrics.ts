@@ -88,6 +88,11 @@ export function createMetrics() {
       labelNames: ['job'] as const,
       ...on,
     }),
+    streamBackfillDays: new Counter({
+      name: 'deepref_stream_backfill_days_total',
+      help: 'UTC days whose windows were recomputed from the warehouse after backfill events fell on them',
+      ...on,
+    }),
     streamWatermark: new Gauge({
       name: 'deepref_stream_watermark_seconds',
       help: 'The stream engine watermark, in seconds since the epoch: windows ending before it are final',

@@ -34,6 +34,11 @@ export interface LogConsumerOptions {
   /** Processes one batch (ascending offsets); resolves once the sink has it durably. */
   handle: (records: LogRecord[]) => Promise<void>;
   onProgress?: (progress: ConsumerProgress) => void;
+  /**
+   * Called each time the loop finds itself caught up with the log, in turn with the batches (never while one is
+   * handled); a failure is reported like a failed batch. For work that time alone makes due (closing windows).
+   */
+  onIdle?: () => Promise<void>;
   /** Told of each failed batch; the loop retries it. Default: written to stderr. */
   onError?: (error: unknown, consumer: string) => void;
   /** First wait before retrying a failed batch; doubles on each further failure, up to 30 seconds. */
@@ -116,6 +121,12 @@ export function runConsumer(options: LogConsumerOptions): LogConsumer {
     return turn;
   }
 
+  function idleStep(onIdle: () => Promise<void>): Promise<void> {
+    const turn = turns.then(onIdle, onIdle);
+    turns = turn.catch(() => undefined);
+    return turn;
+  }
+
   function sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
@@ -133,6 +144,7 @@ export function runConsumer(options: LogConsumerOptions): LogConsumer {
     while (running) {
       try {
         const handled = await step();
+        if (handled < batchSize && options.onIdle) await idleStep(options.onIdle);
         failures = 0;
         if (handled < batchSize && running) await sleep(idleMs);
       } catch (error) {

@@ -15,7 +15,11 @@ export interface EngineSnapshot {
   offset: number;
   timeline: EventTimeSnapshot;
   jobs: Record<string, { signature: string; state: unknown }>;
+  /** UTC days (start, ms) that backfill events fell on, each with the offset of the last such event. */
+  backfill?: [number, number][];
 }
+
+const DAY_MS = 86_400_000;
 
 export interface JobCounts {
   /** Inputs taken into a window (after WHERE and grouping). */
@@ -56,6 +60,8 @@ export class StreamEngine {
   /** Operators reading the event log, as a plain array for the per-event loop. */
   readonly #fromLog: WindowedAggregation[];
   readonly #policy: Partial<EventTimePolicy>;
+  /** Days awaiting recomputation from the warehouse → the offset of the last backfill event seen for each. */
+  readonly #backfill = new Map<number, number>();
 
   constructor(jobs: readonly AnyStreamJob[], policy: Partial<EventTimePolicy> = {}) {
     this.#policy = policy;
@@ -76,11 +82,40 @@ export class StreamEngine {
       if (record.offset <= this.offset) continue;
       this.offset = record.offset;
       const event = record.event;
-      const time = timeline.admit(Date.parse(event.timestamp), Date.parse(event.receivedAt));
-      if (time === undefined) continue;
+      const eventTime = Date.parse(event.timestamp);
+      const backfillBefore = timeline.counts.backfill;
+      const time = timeline.admit(eventTime, Date.parse(event.receivedAt));
+      if (time === undefined) {
+        if (timeline.counts.backfill !== backfillBefore) {
+          this.#backfill.set(Math.floor(eventTime / DAY_MS) * DAY_MS, record.offset);
+        }
+        continue;
+      }
       for (let i = 0; i < fromLog.length; i++) fromLog[i]!.add(event as never, time);
     }
     return this.#advance(timeline.watermark);
+  }
+
+  /**
+   * Moves the watermark to `time` if that is later, closing the windows it passes; for an idle input, where no
+   * event moves it. Safe only for a time no future event can be stamped before: the wall clock minus the
+   * late-arrival tolerance, since every later arrival is admitted at or after that (see `EventTimeline`).
+   */
+  advanceTo(time: number): WindowResult[] {
+    if (!(time > this.timeline.watermark)) return [];
+    this.timeline.watermark = time;
+    return this.#advance(time);
+  }
+
+  /** The backfilled days (UTC day start, ms) whose last backfill event is at or before `offset`. */
+  backfillDays(offset: number): number[] {
+    return [...this.#backfill].filter(([, seen]) => seen <= offset).map(([day]) => day);
+  }
+
+  /** Marks `day` recomputed, unless a backfill event for it arrived after `offset` (then it stays due). */
+  backfillDone(day: number, offset: number): void {
+    const seen = this.#backfill.get(day);
+    if (seen !== undefined && seen <= offset) this.#backfill.delete(day);
   }
 
   /** End of input (a bounded replay, a test): closes every window and returns their rows. */
@@ -117,7 +152,13 @@ export class StreamEngine {
     for (const op of this.#operators) {
       jobs[op.job.name] = { signature: jobSignature(op.job), state: op.toJSON() };
     }
-    return { version: 1, offset: this.offset, timeline: this.timeline.toJSON(), jobs };
+    return {
+      version: 1,
+      offset: this.offset,
+      timeline: this.timeline.toJSON(),
+      jobs,
+      ...(this.#backfill.size ? { backfill: [...this.#backfill] } : {}),
+    };
   }
 
   /**
@@ -134,6 +175,7 @@ export class StreamEngine {
     const timeline = EventTimeline.restore(snapshot.timeline, engine.#policy);
     engine.timeline.watermark = timeline.watermark;
     engine.timeline.counts = timeline.counts;
+    for (const [day, offset] of snapshot.backfill ?? []) engine.#backfill.set(day, offset);
     for (const op of engine.#operators) {
       const saved = snapshot.jobs[op.job.name];
       if (saved && saved.signature === jobSignature(op.job)) op.restore(saved.state);

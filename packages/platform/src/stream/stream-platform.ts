@@ -6,6 +6,8 @@ import path from 'node:path';
 import type { EventLog } from '../bus/event-log.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { Warehouse } from '../storage/warehouse.ts';
+import { warehouseConsumer } from '../storage/warehouse-loader.ts';
+import { recomputeDay } from './backfill.ts';
 import { FileCheckpointStore } from './checkpoint.ts';
 import type { EventTimePolicy } from './event-time.ts';
 import { defaultStreamJobs } from './jobs/index.ts';
@@ -55,6 +57,12 @@ export function startStreamLayer(options: StreamLayerOptions): StreamLayer {
     // Browser SDKs batch and retry: allow a minute of lateness and a few seconds of disorder.
     policy: { lateArrivalToleranceMs: 60_000, outOfOrderToleranceMs: 5_000, ...options.policy },
     ...(options.metrics ? { metrics: options.metrics } : {}),
+    clock: Date.now,
+    backfill: {
+      loadedOffset: () => options.warehouse.loadedOffset(warehouseConsumer),
+      recompute: (day) => recomputeDay(jobs, options.warehouse, day),
+      sinks: ['warehouse'],
+    },
   });
   processor.start();
   return {

@@ -37,6 +37,18 @@ export interface StreamProcessorOptions {
   /** Least time between two checkpoints, in ms (default 1,000; 0 checkpoints every batch). */
   checkpointEveryMs?: number;
   onError?: (error: unknown, consumer: string) => void;
+  /**
+   * The wall clock. Given, an idle log no longer holds windows open: the watermark moves to now − late-arrival
+   * tolerance, a time before which no later arrival can be stamped, so the rows are the ones a busy log gives.
+   */
+  clock?: () => number;
+  /** Recomputes backfilled days from the warehouse (see backfill.ts); rows go to `sinks` only. */
+  backfill?: {
+    /** The offset up to which the warehouse holds the log. */
+    loadedOffset: () => Promise<number>;
+    recompute: (day: number) => Promise<WindowResult[]>;
+    sinks: readonly string[];
+  };
 }
 
 export interface StreamProcessor {
@@ -79,6 +91,25 @@ export function createStreamProcessor(options: StreamProcessorOptions): StreamPr
       }
     }
     for (const [name, list] of bySink) await sinks[name]!.write(list);
+  }
+
+  /** Recomputes the backfilled days the warehouse now holds; true when any was done. */
+  async function recomputeBackfill(): Promise<boolean> {
+    const backfill = options.backfill;
+    if (!engine || !backfill) return false;
+    const loaded = await backfill.loadedOffset();
+    const days = engine.backfillDays(loaded);
+    for (const day of days) {
+      const rows = await backfill.recompute(day);
+      for (const name of backfill.sinks) {
+        const sink = sinks[name];
+        const wanted = rows.filter((row) => sinksOf.get(row.job)?.includes(name));
+        if (sink && wanted.length) await sink.write(wanted);
+      }
+      engine.backfillDone(day, loaded);
+      metrics?.streamBackfillDays.inc();
+    }
+    return days.length > 0;
   }
 
   async function checkpoint(): Promise<void> {
@@ -137,6 +168,16 @@ export function createStreamProcessor(options: StreamProcessorOptions): StreamPr
       if (Date.now() - lastCheckpoint >= checkpointEveryMs) await checkpoint();
       report();
     },
+    onIdle: async () => {
+      if (!engine) return;
+      const rows = options.clock
+        ? engine.advanceTo(options.clock() - engine.timeline.policy.lateArrivalToleranceMs)
+        : [];
+      await write(rows);
+      const recomputed = await recomputeBackfill();
+      if (rows.length || recomputed) await checkpoint();
+      report();
+    },
   });
 
   return {
@@ -147,6 +188,7 @@ export function createStreamProcessor(options: StreamProcessorOptions): StreamPr
     start: () => consumer.start(),
     async drain() {
       await consumer.drain();
+      await recomputeBackfill();
       await checkpoint();
     },
     async finish() {
