@@ -64,6 +64,10 @@ export const errorCatalog = {
     message:
       'The browser SDK is not built ({detail}). Run `npm run build -w @deepref/browser`, then reload the page.',
   },
+  DEEPREF_CONFIG_INVALID: {
+    status: 500,
+    message: 'The configuration is not valid: {detail}. See `deepref config print` and docs/deployment.md.',
+  },
   DEEPREF_INTERNAL: {
     status: 500,
     message:
@@ -113,6 +117,114 @@ export const errorCatalog = {
     message:
       'The query would spend ε={epsilon} on dataset {dataset}, which has {remaining} of its budget of {budget} left. ' +
       'Nothing was spent. Ask for a smaller ε or a new budget period.',
+  },
+
+  // ---- privacy: consent (src/privacy/consent/) ----
+  DEEPREF_CONSENT_WITHHELD: {
+    status: 403,
+    message:
+      'Not stored: the event needs {purposes}, which {detail}. It was counted in deepref_events_dropped_total, ' +
+      'and nothing of it was kept.',
+  },
+  DEEPREF_CONSENT_NO_SUBJECT: {
+    status: 400,
+    message: 'A consent change needs the subject: send `userId` or `anonymousId` (or both, to link them).',
+  },
+  DEEPREF_CONSENT_UNKNOWN_POLICY: {
+    status: 400,
+    message:
+      'Consent policy version {version} is not published. Publish it first (POST /api/v1/consent-policies) or ' +
+      'leave `policyVersion` out to use the current one ({current}).',
+  },
+  DEEPREF_CONSENT_POLICY_EXISTS: {
+    status: 409,
+    message:
+      'Consent policy version {version} is already published, and a published text never changes. Publish the ' +
+      'new text under a new version.',
+  },
+
+  // ---- auth and the analytics API (src/api/auth/, src/api/analytics-routes.ts) ----
+  DEEPREF_NOT_SIGNED_IN: {
+    status: 401,
+    message:
+      'Reading data needs a reader: sign in (POST /api/v1/auth/login) or send a read API key as ' +
+      '`Authorization: Bearer drk_read_…` (make one with `deepref apikeys create --name NAME`).',
+  },
+  DEEPREF_SESSION_EXPIRED: {
+    status: 401,
+    message: 'The session has ended ({reason}). Sign in again with POST /api/v1/auth/login.',
+  },
+  DEEPREF_UNKNOWN_API_KEY: {
+    status: 401,
+    message: 'The API key is unknown or revoked. Make a new one with `deepref apikeys create --name NAME`.',
+  },
+  DEEPREF_WRITE_KEY_CANNOT_READ: {
+    status: 403,
+    message:
+      'A write key (drk_…) can only send events, never read them. Read with a session or a read API key ' +
+      '(drk_read_…, from `deepref apikeys create --name NAME`).',
+  },
+  DEEPREF_LOGIN_FAILED: { status: 401, message: 'The username or the password is wrong.' },
+  DEEPREF_LOGIN_RATE_LIMITED: {
+    status: 429,
+    message: 'Too many failed sign-ins for this {what}. Retry after {retryAfter} seconds.',
+  },
+  DEEPREF_WEAK_PASSWORD: {
+    status: 400,
+    message: 'The new password must be {min} to {max} characters long.',
+  },
+  DEEPREF_INVALID_QUERY: { status: 400, message: 'The request has a bad parameter: {detail}.' },
+  DEEPREF_BAD_DATE_RANGE: { status: 400, message: 'The date range is not usable: {detail}.' },
+  DEEPREF_UNKNOWN_EVENT: {
+    status: 400,
+    message:
+      'The event "{event}" is not in the registered taxonomy, and the platform runs in strict mode. ' +
+      'Pick a name from GET /api/v1/analytics/events.',
+  },
+
+  // ---- privacy: data subject requests, exports and backups (src/privacy/dsr/, src/exports/, src/ops/backup.ts) ----
+  DEEPREF_DSR_INVALID_TRANSITION: {
+    status: 409,
+    message:
+      'Request {id} is {state}: it cannot {action}. Allowed now: {allowed}. A request runs only once its ' +
+      "subject's identity is verified and it is approved.",
+  },
+  DEEPREF_DSR_ERASURE_INCOMPLETE: {
+    status: 500,
+    message:
+      'The erasure ran, but re-querying found the subject still in {stores}. The request is failed with its proof ' +
+      'report; fix the cause and run it again (`deepref dsr run ID`).',
+  },
+  DEEPREF_EXPORT_LINK_INVALID: {
+    status: 403,
+    message:
+      'The download link is not valid ({detail}). Use the link exactly as issued, or ask for a new export.',
+  },
+  DEEPREF_EXPORT_LINK_EXPIRED: {
+    status: 410,
+    message: 'The download link expired at {expiresAt}. Ask for a new export.',
+  },
+  DEEPREF_EXPORT_GONE: {
+    status: 410,
+    message: 'Export {id} no longer exists (it expired or its subject was erased). Ask for a new export.',
+  },
+  DEEPREF_BACKUP_TARGET_NOT_EMPTY: {
+    status: 409,
+    message: 'The backup folder {dir} is not empty. Give a new or empty folder, so no old file mixes in.',
+  },
+
+  // ---- event log on NATS JetStream (src/bus/jetstream/) ----
+  DEEPREF_EVENT_LOG_UNAVAILABLE: {
+    status: 503,
+    message:
+      'The event log on NATS JetStream ({servers}) is not available: {detail}. Retry after {retryAfter} seconds; ' +
+      'whatever it acknowledged is kept, and a retried event is stored once.',
+  },
+  DEEPREF_EVENT_LOG_MISMATCH: {
+    status: 500,
+    message:
+      'The JetStream stream {stream} does not match this configuration: {detail}. A stream keeps its subjects and ' +
+      'partition count for life: configure them as the stream has them, or name a new stream.',
   },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -20,6 +20,12 @@ function portNumber(value: string): number {
   return n;
 }
 
+const configOption = () =>
+  new Option(
+    '--config <file>',
+    'a config file (default: deepref.config.json or .ts here) [env DEEPREF_CONFIG]',
+  );
+
 const dataDirOption = () =>
   new Option('--data-dir <dir>', 'where the platform keeps its data')
     .env('DEEPREF_DATA_DIR')
@@ -33,28 +39,56 @@ program
 
 program
   .command('start')
-  .description('run the platform: collector, event log, warehouse loader, lake writer, API')
+  .description('run the platform: collector, event log, warehouse loader, lake writer, stream jobs, API')
+  .addOption(configOption())
   .addOption(
-    new Option('--port <port>', 'HTTP port (0: any free one)')
-      .env('DEEPREF_PORT')
-      .default(8080)
-      .argParser(portNumber),
+    new Option('--port <port>', 'HTTP port (0: any free one) [env DEEPREF_PORT, default 8080]').argParser(
+      portNumber,
+    ),
   )
-  .addOption(new Option('--host <host>', 'address to listen on').env('DEEPREF_HOST').default('127.0.0.1'))
-  .addOption(dataDirOption())
+  .addOption(new Option('--host <host>', 'address to listen on [env DEEPREF_HOST, default 127.0.0.1]'))
   .addOption(
-    new Option('--ip-policy <policy>', 'what is kept of client IP addresses')
-      .choices(['truncate', 'hash', 'drop'])
-      .env('DEEPREF_IP_POLICY')
-      .default('truncate'),
+    new Option(
+      '--data-dir <dir>',
+      'where the platform keeps its data [env DEEPREF_DATA_DIR, default ./data]',
+    ).argParser((dir: string) => path.resolve(dir)),
   )
   .addOption(
-    new Option('--strict', 'refuse event names outside the registered taxonomy').env('DEEPREF_STRICT'),
+    new Option(
+      '--ip-policy <policy>',
+      'what is kept of client IP addresses [env DEEPREF_IP_POLICY, default truncate]',
+    ).choices(['truncate', 'hash', 'drop']),
   )
-  .addOption(new Option('--log-level <level>', 'pino log level').env('DEEPREF_LOG_LEVEL').default('info'))
+  .addOption(
+    new Option('--strict', 'refuse event names outside the registered taxonomy [env DEEPREF_STRICT]'),
+  )
+  .addOption(
+    new Option(
+      '--role <role>',
+      'the part of the platform this process runs [env DEEPREF_ROLE, default all]',
+    ).choices(['all', 'ingest', 'worker', 'api', 'scheduler']),
+  )
+  .addOption(new Option('--log-level <level>', 'pino log level [env DEEPREF_LOG_LEVEL, default info]'))
+  .addHelpText(
+    'after',
+    '\nEvery setting can also come from deepref.config.json (or .ts) in the working directory and from DEEPREF_*\n' +
+      'variables (flags win over the environment, which wins over the file). `deepref config print` shows the result.',
+  )
   .action(async (options) => {
     const { runStart } = await import('./start-command.ts');
     await runStart(options);
+  });
+
+program
+  .command('config')
+  .description('the effective configuration')
+  .command('print')
+  .description('print every setting with where it came from (default, file, env, flag); secrets hidden')
+  .addOption(configOption())
+  .option('--json', 'as JSON')
+  .action(async (options) => {
+    const { printConfig } = await import('./config-command.ts');
+    await printConfig(options);
   });
 
 const keys = program

@@ -1,26 +1,30 @@
 /** `deepref start`: runs the whole platform in this process until SIGTERM or SIGINT, then stops gracefully. */
-import { defaultConfig, type IpPolicy } from '../config.ts';
+import { loadConfig } from '../config-file.ts';
 import { startPlatform } from '../platform.ts';
 
+/** The flags of `deepref start`; each is set only when given, so the config file and environment apply below it. */
 export interface StartOptions {
-  port: number;
-  host: string;
-  dataDir: string;
-  ipPolicy: IpPolicy;
-  strict?: boolean | string;
-  logLevel: string;
+  config?: string;
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  ipPolicy?: string;
+  strict?: boolean;
+  logLevel?: string;
+  role?: string;
 }
 
 export async function runStart(options: StartOptions): Promise<void> {
-  const config = defaultConfig({
-    host: options.host,
-    port: options.port,
-    dataDir: options.dataDir,
-    logLevel: options.logLevel,
-    ingest: {
-      ...defaultConfig().ingest,
-      ipPolicy: options.ipPolicy,
-      strict: options.strict === true || options.strict === '1' || options.strict === 'true',
+  const { config } = await loadConfig({
+    ...(options.config ? { file: options.config } : {}),
+    flags: {
+      port: options.port,
+      host: options.host,
+      dataDir: options.dataDir,
+      logLevel: options.logLevel,
+      role: options.role,
+      'ingest.ipPolicy': options.ipPolicy,
+      'ingest.strict': options.strict,
     },
   });
   const platform = await startPlatform(config);

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import type { EventLog } from '../bus/event-log.ts';
+import { defaultStreamConfig } from '../config.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { Warehouse } from '../storage/warehouse.ts';
 import { warehouseConsumer } from '../storage/warehouse-loader.ts';
@@ -16,6 +17,8 @@ import { type AlertLogger, AlertSink } from './sinks/alert-sink.ts';
 import { RealtimeResultSink } from './sinks/realtime-sink.ts';
 import { WarehouseResultSink } from './sinks/warehouse-result-sink.ts';
 import { createStreamProcessor, type StreamProcessor } from './stream-processor.ts';
+
+const { alertThreshold: _threshold, alertWebhookUrl: _webhook, ...defaultStreamPolicy } = defaultStreamConfig;
 
 export interface StreamLayerOptions {
   log: EventLog;
@@ -54,8 +57,7 @@ export function startStreamLayer(options: StreamLayerOptions): StreamLayer {
       realtime: new RealtimeResultSink(options.realtime),
       alerts,
     },
-    // Browser SDKs batch and retry: allow a minute of lateness and a few seconds of disorder.
-    policy: { lateArrivalToleranceMs: 60_000, outOfOrderToleranceMs: 5_000, ...options.policy },
+    policy: { ...defaultStreamPolicy, ...options.policy },
     ...(options.metrics ? { metrics: options.metrics } : {}),
     clock: Date.now,
     backfill: {
