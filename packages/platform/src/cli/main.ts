@@ -164,6 +164,25 @@ deadletters
     await replayDeadLetters(options);
   });
 
+const jobs = program.command('jobs').description('scheduled jobs (works while the platform runs)');
+jobs
+  .command('list')
+  .description('list the jobs, their schedules (UTC) and last runs')
+  .addOption(dataDirOption())
+  .action(async (options) => {
+    const { listJobs } = await import('./jobs-command.ts');
+    await listJobs(options);
+  });
+jobs
+  .command('run')
+  .description('run a job now and print its report')
+  .argument('<name>', 'the job, as `deepref jobs list` names it')
+  .addOption(dataDirOption())
+  .action(async (name: string, options) => {
+    const { runJob } = await import('./jobs-command.ts');
+    await runJob(name, options);
+  });
+
 program
   .command('demo')
   .description('send realistic synthetic traffic through the HTTP collector of a running platform')

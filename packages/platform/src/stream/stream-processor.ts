@@ -93,8 +93,16 @@ export function createStreamProcessor(options: StreamProcessorOptions): StreamPr
     for (const [name, list] of bySink) await sinks[name]!.write(list);
   }
 
+  // The idle loop and drain() both recompute; one at a time, or both would write the same rows at once.
+  let backfillTurn: Promise<unknown> = Promise.resolve();
+  function recomputeBackfill(): Promise<boolean> {
+    const turn = backfillTurn.then(recomputeDueDays, recomputeDueDays);
+    backfillTurn = turn.catch(() => undefined);
+    return turn;
+  }
+
   /** Recomputes the backfilled days the warehouse now holds; true when any was done. */
-  async function recomputeBackfill(): Promise<boolean> {
+  async function recomputeDueDays(): Promise<boolean> {
     const backfill = options.backfill;
     if (!engine || !backfill) return false;
     const loaded = await backfill.loadedOffset();
