@@ -40,7 +40,18 @@ export const defaultThreshold = 0.5;
 /** Raise the score of a candidate of the type when they stand before it (or in its field's name). */
 const supportingWords: Record<PiiType, ReadonlySet<string>> = {
   email: new Set(['email', 'mail', 'e']),
-  phone: new Set(['phone', 'tel', 'telephone', 'call', 'mobile', 'cell', 'sms', 'whatsapp', 'fax', 'contact']),
+  phone: new Set([
+    'phone',
+    'tel',
+    'telephone',
+    'call',
+    'mobile',
+    'cell',
+    'sms',
+    'whatsapp',
+    'fax',
+    'contact',
+  ]),
   ssn: new Set(['ssn', 'social', 'security', 'ssa', 'taxpayer', 'itin']),
   credit_card: new Set([
     'card',
@@ -107,7 +118,19 @@ const contextWindow = 40;
 const contextSensitive: ReadonlySet<PiiType> = new Set(['phone', 'ssn', 'credit_card', 'ip_address']);
 
 /** File extensions that make `name@2x.png` an asset name rather than an address. */
-const fileExtensions = new Set(['png', 'jpg', 'jpeg', 'gif', 'svg', 'webp', 'avif', 'ico', 'js', 'css', 'map']);
+const fileExtensions = new Set([
+  'png',
+  'jpg',
+  'jpeg',
+  'gif',
+  'svg',
+  'webp',
+  'avif',
+  'ico',
+  'js',
+  'css',
+  'map',
+]);
 
 // Unicode letters in the local part and the domain (RFC 6531, IDN); an apostrophe inside the local part (o'brien).
 const emailPattern =
@@ -265,9 +288,7 @@ const issuers: { name: string; prefix: (iin: number) => boolean; lengths: readon
   {
     name: 'discover',
     prefix: (iin) =>
-      Math.floor(iin / 100) === 6011 ||
-      (iin >= 644000 && iin < 660000) ||
-      (iin >= 622126 && iin <= 622925),
+      Math.floor(iin / 100) === 6011 || (iin >= 644000 && iin < 660000) || (iin >= 622126 && iin <= 622925),
     lengths: [16, 17, 18, 19],
   },
   {
