@@ -18,7 +18,7 @@ import {
   utf8Bytes,
 } from './delivery/batches.ts';
 import { deliver, newStats, type Stats } from './delivery/sender.ts';
-import { beacon, eventsUrl, fetchTransport } from './delivery/transport.ts';
+import { beacon, collectorUrl, eventsUrl, fetchTransport, sendConsent } from './delivery/transport.ts';
 import { anonymousId, touchSession } from './identity.ts';
 import { uuidv4, uuidv7 } from './ids.ts';
 import { localStorageQueueStore, memoryQueueStore } from './queue/array-queue-store.ts';
@@ -51,6 +51,11 @@ export interface InitOptions {
    * purpose undecided, so events wait in memory and nothing is stored or sent until `setConsent`.
    */
   consent?: Consent | 'pending';
+  /**
+   * The version of the consent policy the visitor is shown; the collector records each choice under it. Default:
+   * the collector's current version.
+   */
+  policyVersion?: string;
   /** Treat Do Not Track and Global Privacy Control as denying all but `data_collection`. Default true. */
   respectPrivacySignals?: boolean;
   /**
@@ -88,7 +93,10 @@ export interface Client {
   identify(userId: string, traits?: Properties): void;
   /** Forgets the user id, starts a new anonymous id and a new session (call it at logout). */
   reset(): void;
-  /** Records the visitor's choice per purpose; events waiting for it are stored or dropped accordingly. */
+  /**
+   * Records the visitor's choice per purpose: remembered here, and recorded by the collector (resent until it has
+   * it, before any event that follows). Events waiting for it are stored or dropped accordingly.
+   */
   setConsent(consent: Consent): void;
   /** Sends what is queued now; resolves when the queue is empty or a send failed (a retry is scheduled). */
   flush(): Promise<void>;
@@ -132,6 +140,9 @@ export function createClient(options: InitOptions): Client {
   const stats = newStats();
   const tabId = uuidv4();
   const retryKey = `retry:${ns}`;
+  /** A consent choice the collector has not recorded yet. */
+  const consentKey = `consent-unsent:${ns}`;
+  const consentUrl = collectorUrl(o.endpoint ?? location.origin, '/api/v1/consent', ns);
   const spillKey = `spill:${ns}:`;
   /** When the collector last acknowledged a request from any tab (epoch ms). */
   const deliveredKey = `delivered:${ns}`;
@@ -150,6 +161,7 @@ export function createClient(options: InitOptions): Client {
   let gone = false;
   let warned = false;
   let lastUrl: string | undefined;
+  let consentWrite: Promise<void> | undefined;
   const stops: (() => void)[] = [];
 
   /**
@@ -195,6 +207,34 @@ export function createClient(options: InitOptions): Client {
     channel?.postMessage(ids);
   };
 
+  /** Sends the unrecorded consent choice, and any made while it was on its way; one request at a time. */
+  function postConsent(): Promise<void> {
+    // Only with a choice to send: the loop then awaits before it clears `consentWrite`.
+    if (!consentWrite && kv.get(consentKey)) {
+      consentWrite = (async () => {
+        for (let unsent = kv.get(consentKey); unsent; unsent = kv.get(consentKey)) {
+          const body = JSON.stringify(unsent);
+          if (!(await sendConsent(consentUrl, body))) break;
+          if (JSON.stringify(kv.get(consentKey)) === body) kv.remove(consentKey);
+        }
+        consentWrite = undefined;
+      })();
+    }
+    return consentWrite ?? Promise.resolve();
+  }
+
+  /** Queues `purposes` for the collector (with any choice not sent yet) under the ids the events carry now. */
+  function recordConsent(purposes: Consent): void {
+    const userId = kv.get<string>('userId');
+    kv.set(consentKey, {
+      anonymousId: anonymousId(kv),
+      ...(userId ? { userId } : {}),
+      purposes: { ...kv.get<{ purposes: Consent }>(consentKey)?.purposes, ...purposes },
+      ...(o.policyVersion ? { policyVersion: o.policyVersion } : {}),
+    });
+    void postConsent();
+  }
+
   function schedule(ms: number): void {
     clearTimeout(timer);
     if (!stopped) timer = setTimeout(() => run(false, false), ms);
@@ -208,6 +248,8 @@ export function createClient(options: InitOptions): Client {
       const retry = kv.get<{ n: number; at: number }>(retryKey);
       if (!force && retry && retry.at > Date.now()) return schedule(retry.at - Date.now());
       await writes;
+      // The collector records a grant before the events it lets through.
+      await postConsent();
       const { store, lock } = await ready;
       sinceFlush = 0;
       const result = await deliver(
@@ -403,9 +445,13 @@ export function createClient(options: InitOptions): Client {
       kv.remove('userId');
       kv.remove('session');
       kv.set('anonymousId', uuidv4());
+      // The visitor's choice holds for the new anonymous id too.
+      const chosen = kv.get<Consent>('consent');
+      if (chosen) recordConsent(chosen);
     },
     setConsent(choice) {
       kv.set('consent', { ...kv.get<Consent>('consent'), ...choice });
+      recordConsent(choice);
       const granted = consent();
       const waiting = held;
       held = [];

@@ -56,6 +56,13 @@ const rules: Record<string, Rule> = {
   'stream.lateArrivalToleranceMs': { min: 0, integer: true },
   'stream.outOfOrderToleranceMs': { min: 0, integer: true },
   'stream.alertThreshold': { min: 1, integer: true },
+  'retention.rawEventsDays': { min: 1, integer: true },
+  'retention.apiLogsDays': { min: 1, integer: true },
+  'retention.errorLogsDays': { min: 1, integer: true },
+  'retention.securityLogsDays': { min: 1, integer: true },
+  'retention.aggregatedMetricsDays': { min: 1, integer: true },
+  'retention.deadLettersDays': { min: 1, integer: true },
+  'retention.jobRunsDays': { min: 1, integer: true },
 };
 
 /** Names kept from before the config file, each the same as its full name (`DEEPREF_INGEST_IP_POLICY`, …). */

@@ -3,6 +3,7 @@
  */
 import path from 'node:path';
 import { type PrivacyConfig, privacyConfig } from './privacy/pii/policy.ts';
+import { defaultRetentionConfig, type RetentionConfig } from './privacy/retention/retention-policy.ts';
 
 export type IpPolicy = 'truncate' | 'hash' | 'drop';
 
@@ -76,6 +77,8 @@ export interface PlatformConfig {
   /** Redis, for `adapters.realtime: redis`. */
   redis: { url: string };
   stream: StreamConfig;
+  /** Days each data class is kept, and when the retention job runs (privacy/retention/). */
+  retention: RetentionConfig;
   ingest: IngestConfig;
   consent: ConsentConfig;
   /** The PII policy the collector applies before the first write (privacy/pii/, docs/privacy.md). */
@@ -139,6 +142,7 @@ export function defaultConfig(overrides: Partial<PlatformConfig> = {}): Platform
     },
     redis: { url: 'redis://127.0.0.1:6379', ...overrides.redis },
     stream: { ...defaultStreamConfig, ...overrides.stream },
+    retention: { ...defaultRetentionConfig, ...overrides.retention },
     ingest: { ...defaultIngestConfig, ...overrides.ingest },
     consent: { ...defaultConsentConfig, ...overrides.consent },
     privacy: privacyConfig(overrides.privacy),

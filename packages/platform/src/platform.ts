@@ -1,36 +1,71 @@
 /**
- * Composes the platform from its ports on the embedded adapters: event log (SQLite), warehouse (DuckDB),
- * lake (Parquet files), metadata (SQLite), with the collector, the consumers that feed the stores, the API and
- * the control socket. `startPlatform` is what `deepref start` and the end-to-end tests run.
+ * Composes the platform from its ports, on the adapters the config names (adapters.ts): event log, warehouse,
+ * lake, metadata, real-time store, with the collector, the consumers that feed the stores, the API and the control
+ * socket. `config.role` picks the parts this process runs (`all`: every part; DESIGN.md, docs/deployment.md).
+ * `startPlatform` is what `deepref start` and the end-to-end tests run.
  */
 import fs from 'node:fs';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import path from 'node:path';
+import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import {
+  lakeWriterSlot,
+  openEventLog,
+  openLeaderLock,
+  openMetaStore,
+  openRealtimeStore,
+  openWarehouse,
+  openWorkerLeases,
+  streamLayerSlot,
+} from './adapters.ts';
 import { adminRoutes } from './api/admin-routes.ts';
+import { analyticsRoutes } from './api/analytics-routes.ts';
+import { createAuth } from './api/auth/auth.ts';
+import { authRoutes } from './api/auth/auth-routes.ts';
+import { dashboardDistDir, dashboardRoutes } from './api/dashboard-routes.ts';
+import { addApiDocs } from './api/docs-routes.ts';
 import { exampleRoutes } from './api/example-routes.ts';
 import { opsRoutes } from './api/ops-routes.ts';
 import { browserDistDir, sdkRoutes } from './api/sdk-routes.ts';
+import { jobRoutes } from './batch/job-routes.ts';
+import { resultsPrefix, streamResultsToLakeJob } from './batch/jobs/stream-results-to-lake.ts';
+import { Scheduler } from './batch/scheduler.ts';
 import type { EventLog } from './bus/event-log.ts';
-import { openSqliteEventLog } from './bus/sqlite/sqlite-event-log.ts';
+import { type LeasedWork, runWhileLeased } from './bus/leasing.ts';
 import { createIngestPipeline } from './collector/pipeline.ts';
 import { collectorRoutes } from './collector/routes.ts';
 import { CachedSourceRegistry, Sources } from './collector/source-registry.ts';
 import { dataPaths, type PlatformConfig } from './config.ts';
 import { DeeprefError } from './errors.ts';
+import { backupRoutes } from './ops/backup.ts';
 import { createMetrics, type Metrics } from './ops/metrics.ts';
+import { ConsentCache } from './privacy/consent/consent-cache.ts';
+import { consentGate } from './privacy/consent/consent-gate.ts';
+import { consentRoutes } from './privacy/consent/consent-routes.ts';
+import { ConsentStore } from './privacy/consent/consent-store.ts';
+import { registerPrivacyRequests } from './privacy/dsr/dsr-platform.ts';
+import { openLocalKeyStore } from './privacy/keys/local/local-key-store.ts';
+import { CachedKeyStore } from './privacy/pii/cached-key-store.ts';
+import { createPiiStage } from './privacy/pii/pii-stage.ts';
+import { Pseudonymizer } from './privacy/pseudonymize.ts';
+import type { RetentionStores } from './privacy/retention/retention.ts';
+import { retentionJob } from './privacy/retention/retention-job.ts';
+import { retentionRoutes } from './privacy/retention/retention-routes.ts';
 import { loadOrCreateSecret } from './secrets.ts';
-import { openDuckdbWarehouse } from './storage/duckdb/duckdb-warehouse.ts';
+import type { DuckdbWarehouse } from './storage/duckdb/duckdb-warehouse.ts';
 import { FsLakeStore } from './storage/fs/fs-lake-store.ts';
+import { expireLakeResultDays } from './storage/lake-retention.ts';
 import type { LakeStore } from './storage/lake-store.ts';
-import { startLakeWriter } from './storage/lake-writer.ts';
+import { type LakeWriter, lakeConsumer, startLakeWriter } from './storage/lake-writer.ts';
 import type { MetaStore } from './storage/meta-store.ts';
-import { openSqliteMetaStore } from './storage/sqlite/sqlite-meta-store.ts';
+import { type PartitionedLoader, startPartitionedLoader } from './storage/partitioned-warehouse-loader.ts';
 import type { Warehouse } from './storage/warehouse.ts';
-import { startWarehouseLoader } from './storage/warehouse-loader.ts';
-import { MemoryRealtimeStore } from './stream/realtime/memory/memory-realtime-store.ts';
-import { startStreamLayer } from './stream/stream-platform.ts';
+import { startWarehouseLoader, warehouseConsumer } from './storage/warehouse-loader.ts';
+import { defaultStreamJobs } from './stream/jobs/index.ts';
+import { type StreamLayer, startStreamLayer } from './stream/stream-platform.ts';
+import { streamConsumer } from './stream/stream-processor.ts';
 import { streamRoutes } from './stream/stream-routes.ts';
 
 export interface RunningPlatform {
@@ -43,6 +78,12 @@ export interface RunningPlatform {
   meta: MetaStore;
   sources: Sources;
   metrics: Metrics;
+  scheduler: Scheduler;
+  /**
+   * The per-subject data keys the PII stage encrypts with, cached in memory: erase a subject through this object
+   * (`keyStore.destroy`), so the cached key goes too.
+   */
+  keyStore: CachedKeyStore;
   /** Resolves once the warehouse and the lake hold everything the log held when it was called. */
   drain(): Promise<void>;
   /** Graceful stop: refuse new requests, finish those in flight, flush the log, drain the consumers, close. */
@@ -54,6 +95,12 @@ export interface StartOptions {
   logger?: boolean | { level: string };
   /** Where `/sdk/` serves the browser SDK from (built there when missing); default: @deepref/browser's dist/. */
   browserSdkDir?: string;
+  /** Where `/` serves the dashboard from (built there when missing); default: @deepref/dashboard's dist/. */
+  dashboardDir?: string;
+  /** The time for session expiry and sign-in limits (tests move it instead of waiting); default: the clock. */
+  now?: () => Date;
+  /** Shows the admin password made on the first start; default: standard error (never the pino log). */
+  announceAdminPassword?: (message: string) => void;
 }
 
 export async function startPlatform(
@@ -64,20 +111,41 @@ export async function startPlatform(
   fs.mkdirSync(config.dataDir, { recursive: true });
   const metrics = createMetrics();
 
-  const log = openSqliteEventLog(paths.eventLog, {
-    dedupWindowDays: config.ingest.dedupWindowDays,
-    maxPendingEvents: config.ingest.maxPendingEvents,
-  });
-  const meta = await openSqliteMetaStore(paths.meta);
-  const warehouse = await openDuckdbWarehouse(paths.warehouse);
+  // The parts this process runs: every one under `all`, else the one its role names.
+  const runs = (part: Exclude<PlatformConfig['role'], 'all'>) =>
+    config.role === 'all' || config.role === part;
+
+  const log = await openEventLog(config);
+  const meta = await openMetaStore(config);
+  const warehouse = await openWarehouse(config);
   const lake = new FsLakeStore(paths.lake);
   const sources = new Sources(meta);
+  const consentStore = new ConsentStore(meta);
+  await consentStore.ensurePolicy();
+  const consent = new ConsentCache(consentStore, {
+    ttlMs: config.consent.cacheTtlMs,
+    maxSubjects: config.consent.cacheMaxSubjects,
+  });
+  const writeKeys = new CachedSourceRegistry(meta);
+
+  const keyStore = new CachedKeyStore(
+    await openLocalKeyStore({ masterKeyFile: paths.masterKey, databaseFile: paths.keys }),
+    config.privacy.dataKeyCacheSize,
+  );
+  const { defaultCountryCode } = config.privacy;
+  const pii = createPiiStage({
+    config: config.privacy,
+    keyStore,
+    pseudonymizer: new Pseudonymizer(paths.secrets, defaultCountryCode ? { defaultCountryCode } : {}),
+  });
 
   const pipeline = createIngestPipeline({
     log,
     config: config.ingest,
     metrics,
     ipHashKey: loadOrCreateSecret(paths.secrets, 'ip-hash'),
+    edgeStages: [consentGate(consent, config.consent), pii],
+    scrubDeadLetter: pii.scrubDeadLetter,
   });
 
   let closing: Promise<void> | undefined;
@@ -106,41 +174,205 @@ export async function startPlatform(
     return reply.code(500).send(new DeeprefError('DEEPREF_INTERNAL', { requestId: request.id }).toJSON());
   });
 
+  // First, so that it sees every route after it.
+  await addApiDocs(app);
+  // `request.cookies` everywhere: the reader check of any route reads the session cookie.
+  await app.register(fastifyCookie);
+  const auth = await createAuth({
+    meta,
+    isAdmin,
+    now: options.now,
+    announceAdminPassword: options.announceAdminPassword,
+  });
+  if (runs('api')) await app.register(authRoutes, auth);
   await app.register(opsRoutes, {
     log,
     metrics,
     notReady: async () => (closing ? ['stopping'] : []),
   });
-  await app.register(collectorRoutes, {
-    pipeline,
-    sources: new CachedSourceRegistry(meta),
-    config: config.ingest,
-    metrics,
-    isStopping: () => closing !== undefined,
-  });
-  await app.register(adminRoutes, {
-    log,
-    warehouse,
-    isAdmin,
-    replay: (deadLetter) => pipeline.replay(deadLetter),
-  });
-  await app.register(sdkRoutes, { dir: options.browserSdkDir ?? browserDistDir() });
-  await app.register(exampleRoutes, { log, sources, host: config.host });
+  if (runs('ingest')) {
+    await app.register(collectorRoutes, {
+      pipeline,
+      sources: writeKeys,
+      config: config.ingest,
+      metrics,
+      isStopping: () => closing !== undefined,
+    });
+  }
+  if (runs('api')) {
+    await app.register(adminRoutes, {
+      log,
+      warehouse,
+      isAdmin,
+      replay: (deadLetter) => pipeline.replay(deadLetter),
+    });
+  }
+  // Subjects give and withdraw consent through the collector's origin; readers and the operator see it on the API.
+  if (runs('ingest') || runs('api')) {
+    await app.register(consentRoutes, {
+      consent,
+      config: config.consent,
+      sources: writeKeys,
+      limits: config.ingest,
+      isAdmin,
+      requireReader: auth.requireReader,
+    });
+    await app.register(sdkRoutes, { dir: options.browserSdkDir ?? browserDistDir() });
+  }
+  if (runs('api')) {
+    await app.register(exampleRoutes, {
+      log,
+      sources,
+      host: config.host,
+      requireLocalOrReader: auth.requireLocalOrReader,
+    });
+    await app.register(dashboardRoutes, { dir: options.dashboardDir ?? dashboardDistDir() });
+  }
 
-  const loader = startWarehouseLoader({ log, warehouse, metrics });
-  const lakeWriter = await startLakeWriter({ log, lake, metrics, stagingDir: paths.lakeStaging });
-  const realtime = new MemoryRealtimeStore();
-  const stream = startStreamLayer({
-    log,
+  // The worker's consumers. On a partitioned log (JetStream) the workers share the partitions by lease, and the
+  // stream layer and the lake writer each run on one worker at a time (their own lease); under `all` on one
+  // process they start at once.
+  const realtime = await openRealtimeStore(config);
+  const { alertThreshold, alertWebhookUrl, ...policy } = config.stream;
+  const startStream = () =>
+    startStreamLayer({
+      log,
+      warehouse,
+      realtime,
+      dataDir: config.dataDir,
+      logger: app.log,
+      metrics,
+      policy,
+      alertThreshold,
+      ...(alertWebhookUrl ? { alertWebhookUrl } : {}),
+    });
+  const startLake = () => startLakeWriter({ log, lake, metrics, stagingDir: paths.lakeStaging });
+  const leases = runs('worker') ? await openWorkerLeases(config) : undefined;
+  let loader: { drain(): Promise<void>; stop(options?: { drain?: boolean }): Promise<void> } | undefined;
+  let partitionedLoader: PartitionedLoader | undefined;
+  let lakeWriter: LakeWriter | undefined;
+  let stream: StreamLayer | undefined;
+  const leasedWork: LeasedWork[] = [];
+  if (runs('worker')) {
+    if (leases) {
+      partitionedLoader = await startPartitionedLoader({
+        log,
+        warehouse,
+        partitions: leases.partitions,
+        members: leases.members,
+        metrics,
+      });
+      loader = partitionedLoader;
+    } else {
+      loader = startWarehouseLoader({ log, warehouse, metrics });
+    }
+    if (leases && config.role === 'worker') {
+      leasedWork.push(
+        runWhileLeased(leases.singletons, streamLayerSlot, async () => {
+          stream = startStream();
+          return stream;
+        }),
+        runWhileLeased(leases.singletons, lakeWriterSlot, async () => {
+          lakeWriter = await startLake();
+          return { stop: () => lakeWriter!.stop({ drain: true }) };
+        }),
+      );
+    } else {
+      lakeWriter = await startLake();
+      stream = startStream();
+    }
+  }
+  // The real-time jobs' names, for the routes of a process that does not run the stream layer itself.
+  const realtimeJobs =
+    stream?.realtimeJobs ??
+    defaultStreamJobs()
+      .filter((job) => job.sinks?.includes('realtime'))
+      .map((job) => job.name);
+  if (runs('api')) {
+    // The stream's read routes, behind the reader check.
+    await app.register(async (readers) => {
+      readers.addHook('onRequest', auth.requireReader);
+      await readers.register(streamRoutes, { realtime, warehouse, realtimeJobs });
+    });
+    await app.register(analyticsRoutes, {
+      warehouse,
+      realtime,
+      requireReader: auth.requireReader,
+      strict: config.ingest.strict,
+      now: options.now,
+    });
+  }
+
+  // Privacy requests reach every store, the lake's files included: they run where the lake writer runs beside the
+  // API, which is the single process (`all`). In a split deployment they wait for a shared lake (Azure Blob), and
+  // on a PostgreSQL MetaStore for dsr-platform.ts to stop assuming SQLite (it sets `PRAGMA secure_delete`).
+  if (runs('api') && lakeWriter && stream && config.adapters.meta === 'sqlite') {
+    const [localLake, localStream] = [lakeWriter, stream];
+    await registerPrivacyRequests(app, {
+      dataDir: config.dataDir,
+      secretsDir: paths.secrets,
+      log,
+      warehouse,
+      lakeWriter: localLake,
+      realtime,
+      realtimeJobs,
+      meta,
+      keys: keyStore,
+      settle: async () => {
+        await loader?.drain();
+        await localLake.drain();
+        await localStream.processor.drain();
+      },
+      isAdmin,
+      baseUrl: () => url,
+    });
+  }
+  // A backup copies the data directory's stores; PostgreSQL and JetStream have their own (docs/deployment.md).
+  if (config.adapters.warehouse === 'duckdb') {
+    await app.register(backupRoutes, {
+      dataDir: config.dataDir,
+      isAdmin,
+      backupWarehouse: (target) => (warehouse as DuckdbWarehouse).backupTo(target),
+    });
+  }
+
+  const retentionStores: RetentionStores = {
     warehouse,
-    realtime,
-    dataDir: config.dataDir,
+    meta,
+    // The lake's files are on the disk of the process that writes them (the fs adapter).
+    ...(lakeWriter
+      ? {
+          lake: {
+            expireEvents: (cutoffs, dryRun) => lakeWriter!.expireEvents(cutoffs, dryRun),
+            expireResults: (before, dryRun) => expireLakeResultDays(lake, resultsPrefix, before, dryRun),
+          },
+        }
+      : {}),
+    ...(log.expire
+      ? {
+          log: {
+            expire: (before, dryRun) =>
+              log.expire!({ before, dryRun, consumers: [warehouseConsumer, lakeConsumer, streamConsumer] }),
+          },
+        }
+      : {}),
+  };
+  const scheduler = new Scheduler({
+    meta,
     logger: app.log,
-    metrics,
+    lock: openLeaderLock(config),
+    jobs: [
+      streamResultsToLakeJob({ warehouse, lake, stagingDir: path.join(paths.lakeStaging, '..', 'results') }),
+      retentionJob(retentionStores, config.retention),
+    ],
   });
-  await app.register(streamRoutes, { realtime, warehouse, realtimeJobs: stream.realtimeJobs });
+  if (runs('api') || runs('scheduler')) {
+    await app.register(jobRoutes, { scheduler, isAdmin });
+    await app.register(retentionRoutes, { stores: retentionStores, config: config.retention, isAdmin });
+  }
 
   await app.listen({ host: config.host, port: config.port });
+  if (runs('scheduler')) scheduler.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
@@ -165,13 +397,19 @@ export async function startPlatform(
       // In-flight requests finish inside app.close(), so every acked append is in the log before the
       // consumers drain it into the warehouse and the lake.
       await app.close();
-      await loader.stop({ drain: true });
-      await lakeWriter.stop({ drain: true });
-      await stream.stop();
+      await scheduler.stop();
+      await loader?.stop({ drain: true });
+      for (const work of leasedWork) await work.stop();
+      if (leasedWork.length === 0) {
+        await lakeWriter?.stop({ drain: true });
+        await stream?.stop();
+      }
+      await leases?.close();
       await realtime.close();
       await log.close();
       await warehouse.close();
       await meta.destroy();
+      await keyStore.close();
       fs.rmSync(runFile, { force: true });
       fs.rmSync(paths.controlSocket, { force: true });
     })();
@@ -188,10 +426,12 @@ export async function startPlatform(
     meta,
     sources,
     metrics,
+    keyStore,
+    scheduler,
     drain: async () => {
-      await loader.drain();
-      await lakeWriter.drain();
-      await stream.processor.drain();
+      await loader?.drain();
+      await lakeWriter?.drain();
+      await stream?.processor.drain();
     },
     close,
   };

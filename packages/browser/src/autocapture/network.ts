@@ -18,7 +18,8 @@ function bodyBytes(body: unknown): number | undefined {
 }
 
 export function captureNetwork(api: CaptureApi): Cleanup[] {
-  const collector = api.eventsUrl.split('?')[0]!;
+  // Its routes share the events route's origin and the `/api/` prefix (events, consent).
+  const collector = api.eventsUrl.split('?')[0]!.replace('telemetry/events', '');
 
   const report = (
     url: string,

@@ -1,7 +1,7 @@
 /**
  * The wire to the collector: `POST /api/telemetry/events?writeKey=…` with a `text/plain` JSON body, which
  * browsers send cross-origin without a CORS preflight (the write key rides in the query for the same reason, and
- * because `sendBeacon` cannot set headers).
+ * because `sendBeacon` cannot set headers). The visitor's consent choices go the same way to `/api/v1/consent`.
  */
 import { parseRetryAfter } from './backoff.ts';
 
@@ -19,8 +19,32 @@ export type SendResult =
 
 export type Transport = (body: string, keepalive: boolean) => Promise<SendResult>;
 
+/** The URL of a collector route, with the write key in the query. */
+export function collectorUrl(endpoint: string, route: string, writeKey: string): string {
+  return `${endpoint.replace(/\/+$/, '')}${route}?writeKey=${encodeURIComponent(writeKey)}`;
+}
+
 export function eventsUrl(endpoint: string, writeKey: string): string {
-  return `${endpoint.replace(/\/+$/, '')}/api/telemetry/events?writeKey=${encodeURIComponent(writeKey)}`;
+  return collectorUrl(endpoint, '/api/telemetry/events', writeKey);
+}
+
+/**
+ * Sends a consent choice; resolves true once the collector has recorded it, or refused it for good (a 4xx other
+ * than 429: resending the same body cannot help), false when it should be sent again later.
+ */
+export async function sendConsent(url: string, body: string): Promise<boolean> {
+  try {
+    const { status } = await fetch(url, {
+      method: 'POST',
+      body,
+      headers: { 'Content-Type': 'text/plain' },
+      keepalive: true,
+      credentials: 'omit',
+    });
+    return status < 500 && status !== 429;
+  } catch {
+    return false;
+  }
 }
 
 export function fetchTransport(url: string): Transport {

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { DeeprefError } from '../errors.ts';
-import { openDuckdbWarehouse } from '../storage/duckdb/duckdb-warehouse.ts';
-import type { Warehouse } from '../storage/warehouse.ts';
+import { describeEachWarehouse, useWarehouse } from '../testing/warehouses.ts';
 import { funnel, onboardingFunnel, trialToPaidFunnel } from './funnels.ts';
 import { type CraftedEvent, craftedRecords } from './test-records.ts';
 
@@ -99,20 +98,11 @@ const onboarding: CraftedEvent[] = [
   },
 ];
 
-let warehouse: Warehouse;
+describeEachWarehouse('funnel', (engine) => {
+  const db = useWarehouse(engine, craftedRecords([...trial, ...onboarding]));
 
-beforeAll(async () => {
-  warehouse = await openDuckdbWarehouse(':memory:');
-  await warehouse.load('test', craftedRecords([...trial, ...onboarding]));
-});
-
-afterAll(async () => {
-  await warehouse.close();
-});
-
-describe('funnel', () => {
   it('counts ordered steps within the window, skipping out-of-order and late steps', async () => {
-    const result = await trialToPaidFunnel(warehouse, { ...november, windowSeconds: 7 * day });
+    const result = await trialToPaidFunnel(db.warehouse, { ...november, windowSeconds: 7 * day }, db.dialect);
     expect(result.breakdowns).toHaveLength(1);
     const steps = result.breakdowns[0]!.steps;
     // Step 1: u1 u2 u3 u4 u6 a7 u8 = 7 (u5 entered in October).
@@ -130,17 +120,21 @@ describe('funnel', () => {
   });
 
   it('lets a longer window count the late steps', async () => {
-    const result = await trialToPaidFunnel(warehouse, { ...november, windowSeconds: 9 * day });
+    const result = await trialToPaidFunnel(db.warehouse, { ...november, windowSeconds: 9 * day }, db.dialect);
     // u2 now reaches step 4 (7 days + 1 s) and u8 step 5 (8 days): 7, 5, 4, 3 + 1, 1 + 1.
     expect(result.breakdowns[0]!.steps.map((s) => s.count)).toEqual([7, 5, 4, 4, 2]);
   });
 
   it('splits by a property of the step-1 event', async () => {
-    const result = await trialToPaidFunnel(warehouse, {
-      ...november,
-      windowSeconds: 7 * day,
-      breakdown: 'source',
-    });
+    const result = await trialToPaidFunnel(
+      db.warehouse,
+      {
+        ...november,
+        windowSeconds: 7 * day,
+        breakdown: 'source',
+      },
+      db.dialect,
+    );
     const counts = result.breakdowns.map((b) => [b.breakdownValue, b.steps.map((s) => s.count)]);
     // in_app_banner: u3 a7 u6 → 3, a7 → 1.  pricing_page: u1 u2 u4 → 3, 3, 3, u1 u4 → 2, u1 → 1.  none: u8.
     expect(counts).toEqual([
@@ -151,10 +145,14 @@ describe('funnel', () => {
   });
 
   it('reports the onboarding flow drop-off', async () => {
-    const result = await onboardingFunnel(warehouse, {
-      from: '2026-12-01T00:00:00Z',
-      to: '2027-01-01T00:00:00Z',
-    });
+    const result = await onboardingFunnel(
+      db.warehouse,
+      {
+        from: '2026-12-01T00:00:00Z',
+        to: '2027-01-01T00:00:00Z',
+      },
+      db.dialect,
+    );
     const steps = result.breakdowns[0]!.steps;
     expect(steps.map((s) => [s.event, s.count, s.dropOff])).toEqual([
       ['signup', 2, 0],
@@ -168,12 +166,16 @@ describe('funnel', () => {
   });
 
   it('gives zeros for a funnel nobody entered', async () => {
-    const result = await funnel(warehouse, {
-      from: '2025-01-01T00:00:00Z',
-      to: '2025-02-01T00:00:00Z',
-      steps: ['signup', 'first_login'],
-      windowSeconds: day,
-    });
+    const result = await funnel(
+      db.warehouse,
+      {
+        from: '2025-01-01T00:00:00Z',
+        to: '2025-02-01T00:00:00Z',
+        steps: ['signup', 'first_login'],
+        windowSeconds: day,
+      },
+      db.dialect,
+    );
     expect(result.breakdowns[0]!.steps.map((s) => [s.count, s.conversionFromStart])).toEqual([
       [0, 1],
       [0, 0],
@@ -189,7 +191,7 @@ describe('funnel', () => {
       { ...base, breakdown: "plan') OR 1=1 --" },
       { ...base, from: base.to, to: base.from },
     ]) {
-      await expect(funnel(warehouse, bad)).rejects.toThrow(DeeprefError);
+      await expect(funnel(db.warehouse, bad, db.dialect)).rejects.toThrow(DeeprefError);
     }
   });
 });

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDuckdbWarehouse } from '../storage/duckdb/duckdb-warehouse.ts';
-import type { Warehouse } from '../storage/warehouse.ts';
+import { describe, expect, it } from 'vitest';
+import { describeEachWarehouse, useWarehouse } from '../testing/warehouses.ts';
 import { cohortWeek, retention } from './retention.ts';
 import { type CraftedEvent, craftedRecords } from './test-records.ts';
 
@@ -47,20 +46,11 @@ const query = {
   to: '2026-09-21T00:00:00Z',
   observedUntil: '2026-12-01T00:00:00Z',
 };
-let warehouse: Warehouse;
+describeEachWarehouse('retention', (engine) => {
+  const db = useWarehouse(engine, craftedRecords(events));
 
-beforeAll(async () => {
-  warehouse = await openDuckdbWarehouse(':memory:');
-  await warehouse.load('test', craftedRecords(events));
-});
-
-afterAll(async () => {
-  await warehouse.close();
-});
-
-describe('retention', () => {
   it('builds weekly signup cohorts with week 1, 2, 4, 8 and 12 retention', async () => {
-    const result = await retention(warehouse, query);
+    const result = await retention(db.warehouse, query, db.dialect);
     expect(result.weeks).toEqual([1, 2, 4, 8, 12]);
     const table = result.cohorts.map((c) => [c.week.slice(0, 10), c.size, c.retained.map((r) => r.rate)]);
     expect(table).toEqual([
@@ -74,13 +64,17 @@ describe('retention', () => {
   });
 
   it('counts only the chosen return event', async () => {
-    const result = await retention(warehouse, { ...query, returnEvent: 'feature_used', weeks: [2] });
+    const result = await retention(
+      db.warehouse,
+      { ...query, returnEvent: 'feature_used', weeks: [2] },
+      db.dialect,
+    );
     // B's week 2 came from r5's second signup, which is not feature_used: 0/2. A's week 2: r1 → 1/4.
     expect(result.cohorts.map((c) => c.retained[0]!.rate)).toEqual([1 / 4, 0]);
   });
 
   it('splits cohorts into plan segments', async () => {
-    const result = await retention(warehouse, { ...query, segmentBy: 'plan' });
+    const result = await retention(db.warehouse, { ...query, segmentBy: 'plan' }, db.dialect);
     const table = result.cohorts.map((c) => [
       c.week.slice(0, 10),
       c.segment,
@@ -95,7 +89,9 @@ describe('retention', () => {
       ['2026-09-14', 'paid', 1, [1, 0, 1, 0, null]], // r6
     ]);
   });
+});
 
+describe('retention without a warehouse', () => {
   it('names the cohort week by its Monday', () => {
     expect(cohortWeek(new Date('2026-09-13T23:00:00Z'))).toBe('2026-09-07T00:00:00.000Z');
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DeeprefError } from '../errors.ts';
+import { openDuckdbWarehouse } from '../storage/duckdb/duckdb-warehouse.ts';
 import { checkPropertyName, checkRange, duckdbDialect, postgresDialect, SqlParams } from './sql.ts';
 
 describe('sql dialect hook', () => {
@@ -21,9 +22,31 @@ describe('sql dialect hook', () => {
   });
 
   it('spells the engine-specific pieces', () => {
-    expect(duckdbDialect.truncate('week', 'timestamp')).toBe("date_trunc('week', timestamp)");
+    expect(duckdbDialect.truncate('month', 'timestamp')).toBe("date_trunc('month', timestamp)");
     expect(postgresDialect.median('x')).toBe('percentile_cont(0.5) WITHIN GROUP (ORDER BY x)');
     expect(postgresDialect.firstBy('v', 't')).toBe('(array_agg(v ORDER BY t))[1]');
+  });
+
+  it('cuts hours, days and ISO weeks in DuckDB as date_trunc does, by arithmetic on the micros', async () => {
+    const warehouse = await openDuckdbWarehouse(':memory:');
+    try {
+      const times = [
+        '1969-12-28T23:59:59.999999Z', // before the epoch: a Sunday
+        '1970-01-05T00:00:00Z', // the first Monday after it
+        '2026-11-08T23:59:59.999999Z', // Sunday night
+        '2026-11-09T00:00:00Z', // Monday midnight
+        '2026-11-11T13:45:10.5Z',
+        '2028-02-29T23:30:00Z',
+      ];
+      for (const unit of ['hour', 'day', 'week'] as const) {
+        const sql = `SELECT CAST(t AS VARCHAR) AS t, ${duckdbDialect.truncate(unit, 'CAST(t AS TIMESTAMPTZ)')} = date_trunc('${unit}', CAST(t AS TIMESTAMPTZ)) AS same
+          FROM (VALUES ${times.map((t) => `('${t}')`).join(', ')}) v(t)`;
+        const result = await warehouse.query(sql);
+        expect(result.rows.map((row) => row[1])).toEqual(times.map(() => true));
+      }
+    } finally {
+      await warehouse.close();
+    }
   });
 
   it('checks date ranges', () => {

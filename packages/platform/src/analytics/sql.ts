@@ -52,9 +52,21 @@ export function checkPropertyName(name: string, what = 'property'): string {
   return name;
 }
 
+/** Microseconds of an hour, a day and a week, and the first Monday after the epoch (1970-01-05, for weeks). */
+const fixedUnitMicros = { hour: 3_600_000_000, day: 86_400_000_000, week: 604_800_000_000 } as const;
+const firstMondayMicros = 345_600_000_000;
+
 export const duckdbDialect: SqlDialect = {
   name: 'duckdb',
-  truncate: (unit, expr) => `date_trunc('${unit}', ${expr})`,
+  // date_trunc on a TIMESTAMPTZ goes through ICU's calendar for every row (4x slower measured; it made retention
+  // take 1.74 s on 10M events). Hours, days and weeks have a fixed length in UTC: plain arithmetic on the micros.
+  truncate: (unit, expr) => {
+    if (unit === 'month') return `date_trunc('month', ${expr})`;
+    const size = fixedUnitMicros[unit];
+    const offset = unit === 'week' ? firstMondayMicros : 0;
+    const since = `(epoch_us(${expr}) - ${offset})`;
+    return `make_timestamptz(epoch_us(${expr}) - ((${since} % ${size}) + ${size}) % ${size})`;
+  },
   property: (column, name, params) =>
     `json_extract_string(${column}, ${params.add(`$.${checkPropertyName(name)}`)})`,
   timestamp: (placeholder) => `CAST(${placeholder} AS TIMESTAMPTZ)`,
@@ -65,7 +77,7 @@ export const duckdbDialect: SqlDialect = {
   firstBy: (value, order) => `arg_min_null(${value}, ${order})`,
 };
 
-/** For the PostgreSQL warehouse adapter (not yet built); the session's TimeZone must be UTC. */
+/** For `storage/postgres/` (whose sessions run in UTC, so date_trunc cuts at UTC boundaries as in DuckDB). */
 export const postgresDialect: SqlDialect = {
   name: 'postgres',
   truncate: (unit, expr) => `date_trunc('${unit}', ${expr})`,
@@ -134,4 +146,33 @@ export function checkEventName(name: string): string {
 /** A numeric result value as a number (counts may come back as text when beyond 2^53). */
 export function numberOf(value: unknown): number {
   return value === null || value === undefined ? 0 : Number(value);
+}
+
+/**
+ * The continuous percentile of a numeric expression (an aggregate; NULLs ignored): linear interpolation between
+ * the two nearest ranks, `quantile_cont` in DuckDB and `percentile_cont` in PostgreSQL, which define it alike.
+ * `fraction` is checked and written as a number literal, since DuckDB needs a constant there.
+ */
+export function percentileSql(dialect: SqlDialect, expr: string, fraction: number): string {
+  if (!(fraction >= 0 && fraction <= 1))
+    throw new RangeError(`A percentile fraction must be 0 to 1, not ${fraction}`);
+  const p = String(fraction);
+  return dialect.name === 'duckdb'
+    ? `quantile_cont(${expr}, ${p})`
+    : `percentile_cont(${p}) WITHIN GROUP (ORDER BY ${expr})`;
+}
+
+/** Property `name` of JSON column `column` as a double precision number, or NULL when absent. */
+export function numericProperty(
+  dialect: SqlDialect,
+  column: string,
+  name: string,
+  params: SqlParams,
+): string {
+  return `CAST(${dialect.property(column, name, params)} AS DOUBLE PRECISION)`;
+}
+
+/** Code point order of two texts: the same on every engine and host (SQL collations differ), for tie-breaks. */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DeeprefError } from '../errors.ts';
-import { openDuckdbWarehouse } from '../storage/duckdb/duckdb-warehouse.ts';
-import type { Warehouse } from '../storage/warehouse.ts';
+import { describeEachWarehouse, useWarehouse } from '../testing/warehouses.ts';
 import { type CraftedEvent, craftedRecords } from './test-records.ts';
 import { bucketStarts, trends } from './trends.ts';
 
@@ -26,25 +25,21 @@ const events: CraftedEvent[] = [
 ];
 
 const range = { from: '2026-11-02T00:00:00Z', to: '2026-11-05T00:00:00Z' };
-let warehouse: Warehouse;
 
-beforeAll(async () => {
-  warehouse = await openDuckdbWarehouse(':memory:');
-  await warehouse.load('test', craftedRecords(events));
-});
+describeEachWarehouse('trends', (engine) => {
+  const db = useWarehouse(engine, craftedRecords(events));
 
-afterAll(async () => {
-  await warehouse.close();
-});
-
-describe('trends', () => {
   it('counts events and people per day, empty days included, beside the previous period', async () => {
-    const result = await trends(warehouse, {
-      ...range,
-      event: 'feature_used',
-      interval: 'day',
-      compare: true,
-    });
+    const result = await trends(
+      db.warehouse,
+      {
+        ...range,
+        event: 'feature_used',
+        interval: 'day',
+        compare: true,
+      },
+      db.dialect,
+    );
     expect(result.series).toHaveLength(1);
     // Nov 2: a, a, b → 3 events, 2 people. Nov 3: none. Nov 4: a, c → 2 events, 2 people.
     expect(result.series[0]!.points).toEqual([
@@ -65,12 +60,16 @@ describe('trends', () => {
   });
 
   it('splits by a property', async () => {
-    const result = await trends(warehouse, {
-      ...range,
-      event: 'feature_used',
-      interval: 'day',
-      breakdown: 'feature',
-    });
+    const result = await trends(
+      db.warehouse,
+      {
+        ...range,
+        event: 'feature_used',
+        interval: 'day',
+        breakdown: 'feature',
+      },
+      db.dialect,
+    );
     const byValue = result.series.map((s) => [s.breakdownValue, s.points.map((p) => p.count), s.total]);
     // search: Nov 2 a a, Nov 4 c → 3 events, people a c.  export: Nov 2 b, Nov 4 a → 2 events, people a b.
     expect(byValue).toEqual([
@@ -81,31 +80,27 @@ describe('trends', () => {
 
   it('truncates to ISO weeks and months', async () => {
     // Monday 2026-11-02 starts the week; the range holds one weekly and one monthly bucket.
-    const weekly = await trends(warehouse, { ...range, event: 'feature_used', interval: 'week' });
+    const weekly = await trends(
+      db.warehouse,
+      { ...range, event: 'feature_used', interval: 'week' },
+      db.dialect,
+    );
     expect(weekly.series[0]!.points).toEqual([{ bucket: '2026-11-02T00:00:00.000Z', count: 5, users: 3 }]);
-    const monthly = await trends(warehouse, {
-      from: '2026-10-15T00:00:00Z',
-      to: '2026-11-15T00:00:00Z',
-      event: 'feature_used',
-      interval: 'month',
-    });
+    const monthly = await trends(
+      db.warehouse,
+      {
+        from: '2026-10-15T00:00:00Z',
+        to: '2026-11-15T00:00:00Z',
+        event: 'feature_used',
+        interval: 'month',
+      },
+      db.dialect,
+    );
     // October: Oct 29 d, Oct 30 d → 2 events, 1 person. November: Nov 1 … Nov 5 → 7 events (b a a b a c c), 3 people.
     expect(monthly.series[0]!.points).toEqual([
       { bucket: '2026-10-01T00:00:00.000Z', count: 2, users: 1 },
       { bucket: '2026-11-01T00:00:00.000Z', count: 7, users: 3 },
     ]);
-  });
-
-  it('makes hourly buckets and refuses too many', () => {
-    const hours = bucketStarts(new Date('2026-11-02T22:30:00Z'), new Date('2026-11-03T01:00:00Z'), 'hour');
-    expect(hours).toEqual([
-      '2026-11-02T22:00:00.000Z',
-      '2026-11-02T23:00:00.000Z',
-      '2026-11-03T00:00:00.000Z',
-    ]);
-    expect(() =>
-      bucketStarts(new Date('2026-01-01T00:00:00Z'), new Date('2027-01-01T00:00:00Z'), 'hour'),
-    ).toThrow(DeeprefError);
   });
 
   it('refuses a bad range, interval or property name', async () => {
@@ -117,7 +112,21 @@ describe('trends', () => {
       { ...base, breakdown: 'feature"; DROP TABLE events; --' },
       { ...base, event: '' },
     ]) {
-      await expect(trends(warehouse, bad)).rejects.toThrow(DeeprefError);
+      await expect(trends(db.warehouse, bad, db.dialect)).rejects.toThrow(DeeprefError);
     }
+  });
+});
+
+describe('trend buckets', () => {
+  it('makes hourly buckets and refuses too many', () => {
+    const hours = bucketStarts(new Date('2026-11-02T22:30:00Z'), new Date('2026-11-03T01:00:00Z'), 'hour');
+    expect(hours).toEqual([
+      '2026-11-02T22:00:00.000Z',
+      '2026-11-02T23:00:00.000Z',
+      '2026-11-03T00:00:00.000Z',
+    ]);
+    expect(() =>
+      bucketStarts(new Date('2026-01-01T00:00:00Z'), new Date('2027-01-01T00:00:00Z'), 'hour'),
+    ).toThrow(DeeprefError);
   });
 });

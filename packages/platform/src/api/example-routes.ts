@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import Type from 'typebox';
 import type { EventLog, LogRecord } from '../bus/event-log.ts';
 import type { Sources } from '../collector/source-registry.ts';
@@ -18,6 +18,8 @@ export interface ExampleDeps {
   sources: Sources;
   /** The address the platform listens on (`--host`): the example source allows the origins it is reached at. */
   host: string;
+  /** Guards `/example/events`: a reader, or a browser on this machine (so the local demo needs no sign-in). */
+  requireLocalOrReader: onRequestHookHandler;
 }
 
 /** The source name the example page sends as; the platform replaces a source of this name at every start. */
@@ -97,7 +99,10 @@ export async function exampleRoutes(app: FastifyInstance, deps: ExampleDeps): Pr
 
   app.get(
     '/example/events',
-    { schema: { querystring: EventsQuery, response: { 200: EventsAnswer } } },
+    {
+      onRequest: deps.requireLocalOrReader,
+      schema: { querystring: EventsQuery, response: { 200: EventsAnswer } },
+    },
     async (request, reply) => {
       const { anonymousId } = request.query as { anonymousId: string };
       reply.header('cache-control', 'no-store');

@@ -1,7 +1,10 @@
 /**
  * The `EventLog` port (Event Hubs in the reference): the durable, ordered record of every accepted event.
  * The collector appends; consumers (warehouse loader, lake writer, stream jobs) read from an offset and keep
- * their own position. Adapters: `sqlite/` (embedded default) and, later, `jetstream/`.
+ * their own position. Adapters: `sqlite/` (embedded default) and `jetstream/` (scale-out).
+ *
+ * A log has one or more partitions; every event of a user goes to the same one, so that readers sharing out the
+ * partitions each see their users' events in order.
  */
 import type { StoredEvent } from '@deepref/schema';
 import type { DeadLetterReason } from '../errors.ts';
@@ -53,6 +56,12 @@ export interface DeadLetterStore {
   countByReason(): Promise<Record<string, number>>;
 }
 
+/** What the log holds about one subject. */
+export interface SubjectRecords {
+  events: LogRecord[];
+  deadLetters: DeadLetter[];
+}
+
 export interface EventLog {
   /**
    * Appends the batch's events (skipping any whose eventId was seen within the dedup window) and its dead letters
@@ -60,8 +69,10 @@ export interface EventLog {
    * commit (group commit). Rejects with `DEEPREF_OVERLOADED` when its pending buffer is full.
    */
   append(batch: AppendBatch): Promise<AppendOutcome[]>;
-  /** Records with offset > `after`, ascending, at most `limit`. */
-  read(after: number, limit: number): Promise<LogRecord[]>;
+  /** How many partitions the log has: `read` takes one of 0 … partitions − 1. */
+  readonly partitions: number;
+  /** Records with offset > `after`, ascending, at most `limit`; with `partition`, only those of that partition. */
+  read(after: number, limit: number, partition?: number): Promise<LogRecord[]>;
   /** The highest offset appended so far (0 when empty). */
   head(): Promise<number>;
   commitOffset(consumer: string, offset: number): Promise<void>;
@@ -69,6 +80,45 @@ export interface EventLog {
   /** Every consumer's committed offset, for lag metrics. */
   consumerOffsets(): Promise<Record<string, number>>;
   readonly deadLetters: DeadLetterStore;
+  /**
+   * For privacy requests: the events whose `userId` or `anonymousId` is one of `ids`, and the dead letters whose
+   * raw text names one of them (as a JSON string). Optional only until every adapter has it: a log without it
+   * makes privacy requests fail with a message that says so.
+   */
+  findSubject?(ids: readonly string[]): Promise<SubjectRecords>;
+  /**
+   * Erasure: deletes what `findSubject` finds, leaving no copy of it in the adapter's files (free pages, write-ahead
+   * log), and never reusing an offset. Resolves with how many events and dead letters went.
+   */
+  eraseSubject?(ids: readonly string[]): Promise<{ events: number; deadLetters: number }>;
+  /**
+   * Retention: removes events that every one of `consumers` has passed and that the log took before
+   * `before.events`, and dead letters received before `before.deadLetters`; with `dryRun`, only counts them.
+   * Optional until every adapter has it (JetStream: the stream's own max-age limit does this job).
+   */
+  expire?(options: {
+    before: { events: Date; deadLetters: Date };
+    consumers: readonly string[];
+    dryRun: boolean;
+  }): Promise<{ events: number; deadLetters: number }>;
   /** Flushes pending appends, then closes. */
   close(): Promise<void>;
+}
+
+/** Refuses a partition the log does not have; undefined (every partition) passes. */
+export function checkPartition(partition: number | undefined, partitions: number): void {
+  if (partition !== undefined && !(Number.isInteger(partition) && partition >= 0 && partition < partitions)) {
+    throw new RangeError(
+      `Partition ${partition} does not exist: this event log has partitions 0 to ${partitions - 1}.`,
+    );
+  }
+}
+
+const requiredDeadLetterFields = ['reason', 'message', 'raw', 'sourceId', 'receivedAt'] as const;
+
+/** Refuses a dead letter without one of its required fields, before it joins a write. */
+export function checkDeadLetter(letter: DeadLetterInput): void {
+  for (const field of requiredDeadLetterFields) {
+    if (typeof letter[field] !== 'string') throw new TypeError(`A dead letter has no ${field}.`);
+  }
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import { Sources } from '../collector/source-registry.ts';
 import { dataPaths } from '../config.ts';
+import { demoConsent, recordDemoConsent } from '../demo/consent.ts';
 import { type DeliveryTally, deliver } from '../demo/delivery.ts';
 import { DemoTraffic } from '../demo/traffic.ts';
 import { openSqliteMetaStore } from '../storage/sqlite/sqlite-meta-store.ts';
@@ -184,6 +185,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     seed: options.seed,
     ...(options.now === undefined ? {} : { now: options.now }),
   });
+  // Their consent first, as their browsers would record it, so that the gate lets their events in.
+  const consented = await recordDemoConsent(
+    Array.from(traffic.users(), (user) => demoConsent(user, options.seed)),
+    { url, writeKey, concurrency: options.concurrency },
+  );
+  stderr.write(`demo: recorded the consent of ${consented} users.\n`);
   const estimate = traffic.estimateEventCount();
   const started = Date.now();
   const progress = progressReporter(stderr, estimate, started);

@@ -122,6 +122,47 @@ keys
     await revokeKey(source, options);
   });
 
+const admin = program.command('admin').description('accounts of the dashboard and the API');
+admin
+  .command('reset-password')
+  .description('give an account a new generated password, printed once (signs its sessions out)')
+  .option('--user <name>', 'the account', 'admin')
+  .addOption(dataDirOption())
+  .action(async (options) => {
+    const { resetPassword } = await import('./admin-command.ts');
+    await resetPassword(options);
+  });
+
+const apikeys = program
+  .command('apikeys')
+  .description('read API keys for programs (Authorization: Bearer drk_read_…); need the platform running');
+apikeys
+  .command('create')
+  .description('make a read API key and print it (shown this once)')
+  .requiredOption('--name <name>', 'what the key is for, such as grafana')
+  .addOption(dataDirOption())
+  .action(async (options) => {
+    const { createApiKey } = await import('./admin-command.ts');
+    await createApiKey(options);
+  });
+apikeys
+  .command('list')
+  .description('list read API keys and their prefixes')
+  .addOption(dataDirOption())
+  .action(async (options) => {
+    const { listApiKeys } = await import('./admin-command.ts');
+    await listApiKeys(options);
+  });
+apikeys
+  .command('revoke')
+  .description('revoke a read API key, given its id')
+  .argument('<id>', 'the key id (see apikeys list)')
+  .addOption(dataDirOption())
+  .action(async (id: string, options) => {
+    const { revokeApiKey } = await import('./admin-command.ts');
+    await revokeApiKey(id, options);
+  });
+
 program
   .command('query')
   .description('run a read-only SQL statement on the warehouse of the running platform')
@@ -164,6 +205,41 @@ deadletters
     await replayDeadLetters(options);
   });
 
+const consent = program
+  .command('consent')
+  .description("a subject's consent: state, history, and changes recorded by the operator");
+const purposeOption = () =>
+  new Option('--purpose <purpose...>', 'the purposes to change')
+    .choices(['data_collection', 'analytics', 'osint_enrichment', 'marketing'])
+    .makeOptionMandatory();
+consent
+  .command('show')
+  .description('show the state per purpose and the history of a user or anonymous id')
+  .requiredOption('--subject <id>', 'user id or anonymous id')
+  .option('--json', 'print JSON')
+  .addOption(dataDirOption())
+  .action(async (options) => {
+    const { showConsent } = await import('./consent-command.ts');
+    await showConsent(options);
+  });
+for (const [name, granted] of [
+  ['grant', true],
+  ['withdraw', false],
+] as const) {
+  consent
+    .command(name)
+    .description(`${name} purposes for a subject (recorded with method admin)`)
+    .requiredOption('--subject <id>', 'user id or anonymous id')
+    .addOption(purposeOption())
+    .option('--policy-version <version>', 'the policy version (default: the current one)')
+    .option('--json', 'print JSON')
+    .addOption(dataDirOption())
+    .action(async (options) => {
+      const { changeConsent } = await import('./consent-command.ts');
+      await changeConsent(granted, options);
+    });
+}
+
 const jobs = program.command('jobs').description('scheduled jobs (works while the platform runs)');
 jobs
   .command('list')
@@ -184,6 +260,17 @@ jobs
   });
 
 program
+  .command('retention')
+  .description('remove data past its retention period from every store now (works while the platform runs)')
+  .option('--dry-run', 'only report what would be removed')
+  .option('--json', 'print JSON')
+  .addOption(dataDirOption())
+  .action(async (options) => {
+    const { runRetention } = await import('./retention-command.ts');
+    await runRetention(options);
+  });
+
+program
   .command('demo')
   .description('send realistic synthetic traffic through the HTTP collector of a running platform')
   .option('--users <n>', 'number of users', positiveInt, 200)
@@ -196,6 +283,69 @@ program
   .action(async (options) => {
     const { runDemo } = await import('./demo-command.ts');
     await runDemo(options);
+  });
+
+const dsr = program
+  .command('dsr')
+  .description(
+    'data subject requests: export or erase everything held about a user (works while the platform runs)',
+  );
+const verifiedByOption = () =>
+  new Option(
+    '--verified-by <how>',
+    "how the subject's identity was checked (kept in the audit trail)",
+  ).default('operator attested (deepref CLI)');
+dsr
+  .command('export')
+  .description('package everything held about a user and print a signed download link (7 days)')
+  .requiredOption('--user-id <id>', 'the user')
+  .addOption(
+    new Option('--format <format>', 'file format').choices(['json', 'csv', 'xml', 'parquet']).default('json'),
+  )
+  .addOption(verifiedByOption())
+  .addOption(dataDirOption())
+  .action(async (options) => {
+    const { exportSubject } = await import('./dsr-command.ts');
+    await exportSubject(options);
+  });
+dsr
+  .command('erase')
+  .description('erase a user from every store, destroy their key, and print the proof report')
+  .requiredOption('--user-id <id>', 'the user')
+  .option('--yes', 'do not ask for confirmation')
+  .addOption(
+    new Option('--export-first <format>', 'make an export first (kept until its link expires)').choices([
+      'json',
+      'csv',
+      'xml',
+      'parquet',
+    ]),
+  )
+  .addOption(verifiedByOption())
+  .addOption(dataDirOption())
+  .action(async (options) => {
+    const { eraseSubject } = await import('./dsr-command.ts');
+    await eraseSubject(options);
+  });
+dsr
+  .command('status')
+  .description('one request with its audit trail, or every request')
+  .argument('[id]', 'request id')
+  .option('--json', 'print JSON')
+  .addOption(dataDirOption())
+  .action(async (id: string | undefined, options) => {
+    const { showStatus } = await import('./dsr-command.ts');
+    await showStatus(id, options);
+  });
+
+program
+  .command('backup')
+  .description("copy the data folder with each engine's online backup, without secrets, keys or exports")
+  .requiredOption('--to <dir>', 'a new or empty folder outside the data folder')
+  .addOption(dataDirOption())
+  .action(async (options) => {
+    const { runBackup } = await import('./backup-command.ts');
+    await runBackup(options);
   });
 
 try {

@@ -360,7 +360,7 @@ function badInputSuite(adapters: AdapterSet) {
         }
         await tp.platform.drain();
         const row = await tp.platform.warehouse.query(
-          'SELECT event_name, user_id, session_id, properties FROM events WHERE event_id = ?',
+          'SELECT event_name, user_id, session_id, properties FROM events WHERE event_id = $1',
           [item.eventId],
         );
         expect(row.rows).toEqual([
@@ -370,7 +370,7 @@ function badInputSuite(adapters: AdapterSet) {
     );
 
     it('finds an event by a name full of SQL through a bound parameter, and every table is still there', async () => {
-      const byName = await tp.platform.warehouse.query('SELECT count(*) FROM events WHERE event_name = ?', [
+      const byName = await tp.platform.warehouse.query('SELECT count(*) FROM events WHERE event_name = $1', [
         sqlName,
       ]);
       expect(byName.rows).toEqual([[1]]);

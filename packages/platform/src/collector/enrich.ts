@@ -15,6 +15,8 @@ export interface RequestFacts {
   ip?: string | undefined;
   /** The request's User-Agent header. */
   userAgent?: string | undefined;
+  /** `Sec-GPC: 1` (Global Privacy Control) or `DNT: 1` (Do Not Track) was sent: the consent gate reads it. */
+  privacySignal?: boolean | undefined;
 }
 
 export interface EnrichOptions {

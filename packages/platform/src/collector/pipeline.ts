@@ -57,6 +57,11 @@ export interface IngestPipelineDeps {
   ipHashKey?: Buffer;
   /** Run in order on the valid events before they are appended; none by default. */
   edgeStages?: readonly EdgeStage[];
+  /**
+   * Rewrites an invalid event's raw payload before it is stored (the PII stage masks what its recognizers find);
+   * stored as it is when absent.
+   */
+  scrubDeadLetter?: (raw: string) => Promise<string>;
 }
 
 export interface ReplayResult {
@@ -147,6 +152,14 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
           ...(eventName ? { eventName } : {}),
         });
       }
+    }
+    const scrub = deps.scrubDeadLetter;
+    if (scrub) {
+      await Promise.all(
+        deadLetters.map(async (deadLetter) => {
+          deadLetter.raw = await scrub(deadLetter.raw);
+        }),
+      );
     }
     metrics.eventsReceived.inc(items.length);
     const edgeContext = {

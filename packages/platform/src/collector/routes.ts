@@ -66,7 +66,11 @@ export async function collectorRoutes(app: FastifyInstance, deps: CollectorDeps)
     const results = await deps.pipeline.store(items, {
       source,
       receivedAt,
-      request: { ip: request.ip, userAgent: request.headers['user-agent'] },
+      request: {
+        ip: request.ip,
+        userAgent: request.headers['user-agent'],
+        privacySignal: request.headers['sec-gpc'] === '1' || request.headers.dnt === '1',
+      },
     });
     return reply.send({ success: true, results });
   };

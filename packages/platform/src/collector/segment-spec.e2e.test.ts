@@ -148,6 +148,9 @@ const examples = {
   }),
 };
 
+/** What the default PII policy stores for an email: its keyed pseudonym. */
+const pseudonym = expect.stringMatching(/^ps_[A-Za-z0-9_-]{22}$/);
+
 for (const adapters of adapterSets) {
   describe(`Segment tracking API (${adapters.name})`, () => segmentSuite(adapters));
 }
@@ -190,7 +193,8 @@ function segmentSuite(adapters: AdapterSet) {
         userId: '97980cfea0067',
         anonymousId: '507f191e810c19729de860ea',
         properties: {},
-        traits: call.traits,
+        // The default PII policy: emails pseudonymized (keyed HMAC), person names masked (docs/privacy.md).
+        traits: { ...call.traits, email: pseudonym, name: 'P*** G***' },
         context: { userAgent: macChrome },
         integrations: { All: false, Mixpanel: true, Salesforce: true },
         device: macChromeDevice,
@@ -416,7 +420,7 @@ function segmentSuite(adapters: AdapterSet) {
         sourceId: tp.sourceId,
         userId: '019mr8mf4r',
         properties: {},
-        traits: { email: 'jake@yahoo.com', name: 'Jake Peterson', age: 26 },
+        traits: { email: pseudonym, name: 'J*** P***', age: 26 },
         context: { device: { type: 'phone', name: 'Apple iPhone 6' }, library: { name: 'analytics-node' } },
         integrations: { All: true, Mixpanel: false },
         device: serverDevice,

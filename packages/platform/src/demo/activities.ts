@@ -75,6 +75,7 @@ export function signupJourney(s: Session): void {
     plan: trial ? 'pro' : 'free',
     acquisition_channel: channel,
   });
+  s.identify();
   if (trial) {
     s.track('trial_signup', { plan: 'pro', source: sawPricing ? 'pricing_page' : 'signup_form' });
     s.serverNow('trial_start', { plan: 'pro', trial_days: TRIAL_DAYS });

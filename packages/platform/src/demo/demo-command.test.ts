@@ -36,13 +36,22 @@ afterEach(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-/** A collector stand-in: answers every event with `status(event)` and records what it got. */
+/** A collector stand-in: answers every event with `status(event)` and records what it got, consent calls apart. */
 async function collector(status: (event: { eventName: string }) => 'accepted' | 'rejected') {
-  const seen = { events: 0, authorizations: new Set<string>() };
+  const seen = {
+    events: 0,
+    consents: [] as { userId: string; purposes: object }[],
+    authorizations: new Set<string>(),
+  };
   server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
+      if (req.url === '/api/v1/consent') {
+        seen.consents.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        return;
+      }
       const events = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
         eventId: string;
         eventName: string;
@@ -108,6 +117,11 @@ describe('deepref demo', () => {
       await db.destroy();
     }
     expect(stderr.text).toContain(`deepref keys revoke ${(await sourceIds())[0]}`);
+    // Every user's consent was recorded before the traffic: analytics for all of them.
+    expect(stderr.text).toContain('demo: recorded the consent of 5 users.');
+    expect(new Set(seen.consents.map((c) => c.userId)).size).toBe(5);
+    for (const consent of seen.consents)
+      expect(consent.purposes).toMatchObject({ data_collection: true, analytics: true });
   });
 
   it('exits non-zero and names the reason when the collector rejects events', async () => {

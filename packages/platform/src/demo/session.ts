@@ -23,14 +23,24 @@ export interface DemoContext {
 /** An event in the reference wrapper's format (`POST /api/telemetry/events`); `sentAt` is added when sent. */
 export interface DemoEvent {
   eventId: string;
-  eventName: RegisteredEventName;
+  /** Absent for a track call; `identify` carries `traits` (its name is `identify`). */
+  type?: 'identify';
+  eventName: RegisteredEventName | 'identify';
   timestamp: string;
   sentAt?: string;
   sessionId?: string;
   userId?: string;
   anonymousId?: string;
   properties: Record<string, unknown>;
+  traits?: DemoTraits;
   context: DemoContext;
+}
+
+/** What the app's `identify` says of the signed-in person (reference §2.1 user_profile). */
+export interface DemoTraits {
+  account_type: UserState['account'];
+  /** The account's creation, ISO 8601. */
+  created_at: string;
 }
 
 export const browserLibrary = Object.freeze({ name: '@deepref/browser', version: '0.1.0' });
@@ -40,7 +50,7 @@ const serverContext: DemoContext = Object.freeze({ library: serverLibrary });
 /** Events in time order, with their times kept as numbers so a stretch can be cut at the window's end. */
 export class Timeline {
   readonly events: DemoEvent[] = [];
-  private readonly times: number[] = [];
+  protected readonly times: number[] = [];
 
   constructor(readonly rng: Random) {}
 
@@ -128,6 +138,26 @@ export class Session extends Timeline {
   /** Lets time pass: reading, typing, thinking. Log-normal around `medianMs`. */
   pause(medianMs: number, sigma = 0.7): void {
     this.t += Math.max(1, Math.round(this.rng.logNormal(medianMs, sigma)));
+  }
+
+  /** The browser SDK's `identify` a moment later: the user id with the account's current traits. */
+  identify(): void {
+    this.t += 1 + Math.round(this.rng.logNormal(50, 0.6));
+    const { user, state } = this;
+    this.events.push({
+      eventId: this.rng.uuid(),
+      type: 'identify',
+      eventName: 'identify',
+      timestamp: new Date(this.t).toISOString(),
+      sessionId: this.id,
+      userId: user.userId,
+      anonymousId: user.anonymousId,
+      properties: {},
+      traits: { account_type: state.account, created_at: new Date(user.signupAt).toISOString() },
+      context: this.current?.context ?? this.pageContext(undefined),
+    });
+    this.times.push(this.t);
+    this.clientEvents++;
   }
 
   /** A browser event on the current page, a moment after the previous one. */

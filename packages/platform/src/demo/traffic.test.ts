@@ -85,11 +85,15 @@ function observe(): Observed {
   return o;
 
   function checkEvent(event: DemoEvent, received: DemoEvent): void {
-    if (!Object.hasOwn(registeredEvents, event.eventName))
-      problem(o.problems, `unregistered ${event.eventName}`);
-    const properties = validateProperties(event.eventName, event.properties);
-    if (!properties.ok) problem(o.problems, `${event.eventName}: ${JSON.stringify(properties.errors)}`);
-    // The reference format has no `type`; the collector makes every item a track call.
+    if (event.type === 'identify') {
+      if (!event.traits?.account_type) problem(o.problems, 'identify without account_type');
+    } else {
+      if (!Object.hasOwn(registeredEvents, event.eventName))
+        problem(o.problems, `unregistered ${event.eventName}`);
+      const properties = validateProperties(event.eventName, event.properties);
+      if (!properties.ok) problem(o.problems, `${event.eventName}: ${JSON.stringify(properties.errors)}`);
+    }
+    // A track call is an item without `type`: the collector makes it one.
     const envelope = validateEnvelope({ type: 'track', ...received });
     if (!envelope.ok) problem(o.problems, `${event.eventName}: ${JSON.stringify(envelope.errors)}`);
     if (!event.userId && !event.anonymousId) problem(o.problems, `${event.eventName} has no identity`);
@@ -270,6 +274,10 @@ describe('demo traffic', () => {
     expect(o.subscriptionsWithoutPayment).toBe(0);
     expect(o.names.get('subscription_cancel')).toBeGreaterThan(0);
     expect(o.names.get('trial_end')).toBeGreaterThan(0);
+  });
+
+  it('identifies signed-in people with their account type, as the analytics user profile reads it', () => {
+    expect(o.names.get('identify')).toBeGreaterThan(100);
   });
 
   it('records security events: failed logins, second factors, an attack now and then', () => {

@@ -93,6 +93,11 @@ export class DemoTraffic {
     if (batch.length > 0) yield batch;
   }
 
+  /** The users, in order. */
+  *users(): Generator<DemoUser> {
+    for (const { user } of this.people()) yield user;
+  }
+
   private *people(): Generator<{ user: DemoUser; state: UserState }> {
     for (let i = 0; i < this.options.users; i++) yield createUser(this.options.seed, i, this.window);
   }

@@ -172,6 +172,7 @@ function regularSession(user: DemoUser, state: UserState, rng: Random, at: numbe
     s.visit(entry, { fullLoad: true });
   }
   s.api('me');
+  s.identify();
   if (trialPaymentDue(user, state, s.t)) trialPayment(s);
   if (state.planChange) changePlan(s);
 

@@ -15,9 +15,12 @@ import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { EventLog, LogRecord } from '../bus/event-log.ts';
 import type { Metrics } from '../ops/metrics.ts';
+import type { EventDataClass } from '../privacy/retention/retention-policy.ts';
 import { appendEventRows, discardAppender, eventsTableSql } from './duckdb/duckdb-event-rows.ts';
 import { partitionColumn } from './event-columns.ts';
+import { expireLakeEvents } from './lake-retention.ts';
 import type { LakeStore } from './lake-store.ts';
+import { eraseSubjectFromLake, findSubjectInLake, type LakeSubjectRows } from './lake-subject-erasure.ts';
 import { type LogConsumer, progressToMetrics, runConsumer } from './log-consumer.ts';
 
 export const lakeConsumer = 'lake';
@@ -149,7 +152,7 @@ export class LakeWriter {
     await fs.mkdir(stagingDir, { recursive: true });
     // What a crashed run left half written; nothing else in the folder is touched.
     for (const entry of await fs.readdir(stagingDir)) {
-      if (/^(batch|compact)-\d+-\d+/.test(entry)) {
+      if (/^((batch|compact)-\d+-\d+|erase-|expire-)/.test(entry)) {
         await fs.rm(path.join(stagingDir, entry), { recursive: true, force: true });
       }
     }
@@ -273,6 +276,30 @@ export class LakeWriter {
     }
     for (const file of files) await this.#lake.delete(file.key);
     return true;
+  }
+
+  /** Privacy requests: the subject's rows, read through DuckDB between batches (lake-subject-erasure.ts). */
+  findSubject(ids: readonly string[]): Promise<LakeSubjectRows> {
+    return this.#exclusive(async () =>
+      findSubjectInLake(this.#connection, this.#lake, await this.files(), ids),
+    );
+  }
+
+  /** Erasure: rewrites every file holding the subject's rows without them, between batches and compactions. */
+  eraseSubject(ids: readonly string[]): Promise<{ rows: number; rewritten: string[]; deleted: string[] }> {
+    return this.#exclusive(async () =>
+      eraseSubjectFromLake(this.#connection, this.#lake, this.#stagingDir, await this.files(), ids),
+    );
+  }
+
+  /** Retention: removes the rows of each class from the day partitions past its cutoff (lake-retention.ts). */
+  expireEvents(
+    cutoffs: Record<EventDataClass, Date>,
+    dryRun: boolean,
+  ): Promise<Record<EventDataClass, number>> {
+    return this.#exclusive(async () =>
+      expireLakeEvents(this.#connection, this.#lake, this.#stagingDir, await this.files(), cutoffs, dryRun),
+    );
   }
 
   /** Writes everything the log holds now. */

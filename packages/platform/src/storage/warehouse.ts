@@ -22,5 +22,16 @@ export interface Warehouse {
   query(sql: string, params?: unknown[]): Promise<QueryResult>;
   /** Runs an operator's SQL, refusing anything but read-only statements (`DEEPREF_READ_ONLY_QUERY`). */
   queryReadOnly(sql: string): Promise<QueryResult>;
+  /**
+   * Erasure (privacy requests): runs the platform's own DELETE statements in one transaction and leaves no copy of
+   * the deleted rows in the engine's files. Resolves with the rows each statement removed. Optional only until
+   * every adapter has it: a warehouse without it makes erasures fail with a message that says so.
+   */
+  eraseRows?(deletions: readonly SqlStatement[]): Promise<number[]>;
   close(): Promise<void>;
+}
+
+export interface SqlStatement {
+  sql: string;
+  params?: unknown[];
 }

@@ -13,6 +13,9 @@ export interface CheckpointStore {
 }
 
 export class FileCheckpointStore implements CheckpointStore {
+  // The processor's loop and drain() may both save; saves take turns, in the order they were asked for.
+  #saving: Promise<unknown> = Promise.resolve();
+
   constructor(readonly file: string) {}
 
   async load(): Promise<EngineSnapshot | undefined> {
@@ -26,13 +29,23 @@ export class FileCheckpointStore implements CheckpointStore {
     return JSON.parse(text) as EngineSnapshot;
   }
 
-  async save(snapshot: EngineSnapshot): Promise<void> {
+  save(snapshot: EngineSnapshot): Promise<void> {
+    const text = JSON.stringify(snapshot);
+    const turn = this.#saving.then(
+      () => this.#write(text),
+      () => this.#write(text),
+    );
+    this.#saving = turn.catch(() => undefined);
+    return turn;
+  }
+
+  async #write(text: string): Promise<void> {
     const dir = path.dirname(this.file);
     await fs.promises.mkdir(dir, { recursive: true });
     const temporary = `${this.file}.${process.pid}.tmp`;
     const handle = await fs.promises.open(temporary, 'w');
     try {
-      await handle.writeFile(JSON.stringify(snapshot));
+      await handle.writeFile(text);
       await handle.sync();
     } finally {
       await handle.close();

@@ -3,9 +3,16 @@
  * once per entry here, so a scale-out set (JetStream, PostgreSQL, Azurite) joins every suite by being added to
  * this list, not by copying a test file.
  */
+import { randomBytes } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import Database from 'better-sqlite3';
-import { dataPaths } from '../config.ts';
+import { postgresSchemas } from '../adapters.ts';
+import { natsReach, natsUrl } from '../bus/jetstream/nats-test-server.ts';
+import { dataPaths, defaultConfig } from '../config.ts';
+import { servicesRequired } from './services.ts';
 import { startTestPlatform, type TestPlatform, type TestPlatformOptions } from './test-platform.ts';
+import { postgresAdmin, postgresReachability, postgresUrl } from './warehouses.ts';
 
 export interface AdapterSet {
   /** Shown in the suite's name, e.g. `embedded`. */
@@ -42,4 +49,72 @@ export const embeddedAdapters: AdapterSet = {
   },
 };
 
-export const adapterSets: readonly AdapterSet[] = [embeddedAdapters];
+/**
+ * Scale-out: JetStream event log, PostgreSQL warehouse and metadata. Each platform gets a stream and schemas of
+ * its own, removed when it closes. Joins the suites when NATS and PostgreSQL answer; without them it is left out
+ * with a warning, or kept (and failing) under DEEPREF_REQUIRE_SERVICES=1.
+ */
+export const scaleOutAdapters: AdapterSet = {
+  name: 'scale-out',
+  async start(options = {}) {
+    const id = randomBytes(5).toString('hex');
+    const stream = `DEEPREF_TEST_${id.toUpperCase()}`;
+    const schema = `deepref_test_${id}`;
+    const tp = await startTestPlatform({
+      ...options,
+      engines: {
+        adapters: { eventLog: 'jetstream', warehouse: 'postgres', meta: 'postgres', realtime: 'memory' },
+        nats: { servers: natsUrl, stream, partitions: 4, replicas: 1 },
+        postgres: { connectionString: postgresUrl, schema },
+      },
+    });
+    const close = tp.close;
+    return {
+      ...tp,
+      async close(closeOptions) {
+        await close(closeOptions);
+        await dropScaleOutEngines(stream, schema);
+      },
+    };
+  },
+  async checkIntegrity(tp) {
+    const paths = dataPaths(tp.dataDir);
+    // Exactly once: no event stored twice in the warehouse.
+    const twice = await tp.platform.warehouse.query(
+      'SELECT event_id, count(*) FROM events GROUP BY event_id HAVING count(*) > 1 LIMIT 10',
+    );
+    return [
+      ...sqliteIntegrity(paths.keys),
+      ...twice.rows.map(([id, count]) => `warehouse: event ${id} stored ${count} times`),
+    ];
+  },
+};
+
+/** Deletes a test deployment's streams and buckets and drops its schemas. */
+export async function dropScaleOutEngines(stream: string, schema: string): Promise<void> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const names: string[] = [];
+    for await (const name of jsm.streams.names()) {
+      if (name.startsWith(stream) || name.startsWith(`KV_${stream}`)) names.push(name);
+    }
+    await Promise.all(names.map((name) => jsm.streams.delete(name).catch(() => false)));
+  } finally {
+    await nc.close();
+  }
+  const { warehouse, meta } = postgresSchemas(
+    defaultConfig({ postgres: { connectionString: postgresUrl, schema } }),
+  );
+  await postgresAdmin(async (client) => {
+    await client.query(`DROP SCHEMA IF EXISTS ${warehouse} CASCADE`);
+    await client.query(`DROP SCHEMA IF EXISTS ${meta} CASCADE`);
+  });
+}
+
+const natsReachability = await natsReach();
+const scaleOutReachable =
+  natsReachability.unreachable === undefined && postgresReachability.unreachable === undefined;
+
+export const adapterSets: readonly AdapterSet[] =
+  scaleOutReachable || servicesRequired ? [embeddedAdapters, scaleOutAdapters] : [embeddedAdapters];

@@ -169,7 +169,7 @@ export async function rowsMentioning(
 ): Promise<{ warehouse: number; lake: number }> {
   await tp.platform.drain();
   const warehouse = await tp.platform.warehouse.query(
-    'SELECT count(*) FROM events AS e WHERE contains(CAST(e AS VARCHAR), ?)',
+    'SELECT count(*) FROM events AS e WHERE strpos(CAST(e AS TEXT), $1) > 0',
     [text],
   );
   const [lake] = await readLake(

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { defaultConfig, type IngestConfig } from '../config.ts';
+import { type ConsentConfig, defaultConfig, type IngestConfig, type PlatformConfig } from '../config.ts';
 import { type RunningPlatform, startPlatform } from '../platform.ts';
 
 export interface TestPlatform {
@@ -39,18 +39,39 @@ export interface TestResponse {
 
 export interface TestPlatformOptions {
   ingest?: Partial<IngestConfig>;
+  consent?: Partial<ConsentConfig>;
   dataDir?: string;
   allowedOrigins?: string[];
   /** Where `/sdk/` serves the browser SDK from (see `StartOptions`). */
   browserSdkDir?: string;
+  /** Where `/` serves the dashboard from (see `StartOptions`). */
+  dashboardDir?: string;
+  /** The platform's clock for sessions and sign-in limits (see `StartOptions`). */
+  now?: () => Date;
+  /** Receives the admin password made on the first start; default: nowhere (tests set their own). */
+  announceAdminPassword?: (message: string) => void;
+  /** The adapters and their engines' settings (the scale-out adapter set, testing/adapter-sets.ts). */
+  engines?: Pick<Partial<PlatformConfig>, 'adapters' | 'nats' | 'postgres' | 'redis'>;
 }
 
 export async function startTestPlatform(options: TestPlatformOptions = {}): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'deepref-e2e-'));
   const base = defaultConfig();
   const platform = await startPlatform(
-    defaultConfig({ port: 0, dataDir, ingest: { ...base.ingest, ...options.ingest } }),
-    { logger: false, browserSdkDir: options.browserSdkDir },
+    defaultConfig({
+      ...options.engines,
+      port: 0,
+      dataDir,
+      ingest: { ...base.ingest, ...options.ingest },
+      consent: { ...base.consent, ...options.consent },
+    }),
+    {
+      logger: false,
+      browserSdkDir: options.browserSdkDir,
+      dashboardDir: options.dashboardDir,
+      now: options.now,
+      announceAdminPassword: options.announceAdminPassword ?? (() => {}),
+    },
   );
   const { source, writeKey } = await platform.sources.create({
     name: `test-${Date.now()}`,

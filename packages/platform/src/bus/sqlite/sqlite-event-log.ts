@@ -17,12 +17,14 @@ import type {
   AppendBatch,
   AppendOutcome,
   DeadLetter,
-  DeadLetterInput,
   DeadLetterQuery,
   DeadLetterStore,
   EventLog,
   LogRecord,
+  SubjectRecords,
 } from '../event-log.ts';
+import { checkDeadLetter, checkPartition } from '../event-log.ts';
+import { expireLogRows, type LogExpiry } from './sqlite-log-retention.ts';
 import {
   type AppendRequest,
   type GroupRequest,
@@ -32,6 +34,7 @@ import {
   type WriterCommand,
   type WriterMessage,
 } from './sqlite-log-writer.ts';
+import { eraseSubjectRows, findSubjectRows } from './sqlite-subject-erasure.ts';
 
 export interface SqliteEventLogOptions {
   /** How long an eventId is remembered; entries are pruned a little after, never before. */
@@ -114,14 +117,6 @@ function toDeadLetter(row: DeadLetterRow): DeadLetter {
   };
 }
 
-const requiredDeadLetterFields = ['reason', 'message', 'raw', 'sourceId', 'receivedAt'] as const;
-
-function checkDeadLetter(letter: DeadLetterInput): void {
-  for (const field of requiredDeadLetterFields) {
-    if (typeof letter[field] !== 'string') throw new TypeError(`A dead letter has no ${field}.`);
-  }
-}
-
 function deadLetterNotFound(id: number): DeeprefError {
   return new DeeprefError('DEEPREF_NOT_FOUND', { what: `Dead letter ${id}` });
 }
@@ -132,6 +127,8 @@ function readOnly(what: string): Error {
 
 /** The reading side, shared by the server's log and the CLI's reader; the reader also writes, when writable. */
 class SqliteLogReader implements SqliteEventLogReader {
+  /** One partition: partition 0 is the whole log, in the order it was written. */
+  readonly partitions = 1;
   readonly deadLetters: DeadLetterStore;
   protected readonly db: Database.Database;
   private readonly readStatement: Database.Statement<[number, number], EventRow>;
@@ -154,14 +151,32 @@ class SqliteLogReader implements SqliteEventLogReader {
     this.deadLetters = new SqliteDeadLetterStore(db, (id, outcome) => this.markReplayed(id, outcome));
   }
 
-  async read(after: number, limit: number): Promise<LogRecord[]> {
+  async read(after: number, limit: number, partition?: number): Promise<LogRecord[]> {
+    checkPartition(partition, this.partitions);
     const rows = this.readStatement.all(after, limit);
     const records: LogRecord[] = new Array(rows.length);
+    let n = 0;
     for (let i = 0; i < rows.length; i++) {
       const [offset, body] = rows[i]!;
-      records[i] = { offset, event: JSON.parse(body) as StoredEvent };
+      // An empty body is an erased subject's event kept only to hold the newest offset (sqlite-subject-erasure.ts).
+      if (body !== '') records[n++] = { offset, event: JSON.parse(body) as StoredEvent };
     }
+    records.length = n;
     return records;
+  }
+
+  findSubject(ids: readonly string[]): Promise<SubjectRecords> {
+    return findSubjectRows(this.db, ids, toDeadLetter);
+  }
+
+  async expire(expiry: LogExpiry): Promise<{ events: number; deadLetters: number }> {
+    if (this.db.readonly) throw readOnly('expire old events');
+    return expireLogRows(this.db, expiry);
+  }
+
+  async eraseSubject(ids: readonly string[]): Promise<{ events: number; deadLetters: number }> {
+    if (this.db.readonly) throw readOnly('erase a subject');
+    return eraseSubjectRows(this.db, ids);
   }
 
   async head(): Promise<number> {

@@ -361,7 +361,8 @@ export function phoneScore(candidate: string): number {
   if (!separated) return nanp ? 0.45 : 0;
   if (
     candidate.startsWith('0') &&
-    digits.length >= 9 &&
+    // Ten digits or more: the 3-2-4 shape of an SSN (nine) is not read as a national number.
+    digits.length >= 10 &&
     digits.length <= 11 &&
     /^0\d{1,4}(?:[ -]\d{2,8}){1,4}$/.test(candidate)
   ) {

@@ -15,7 +15,7 @@ import {
 } from '@duckdb/node-api';
 import type { LogRecord } from '../../bus/event-log.ts';
 import { DeeprefError } from '../../errors.ts';
-import type { QueryResult, Warehouse } from '../warehouse.ts';
+import type { QueryResult, SqlStatement, Warehouse } from '../warehouse.ts';
 import { appendEventRows, discardAppender, eventsTableSql } from './duckdb-event-rows.ts';
 import { queryResult } from './duckdb-results.ts';
 
@@ -87,16 +87,27 @@ function recordsAfter(records: readonly LogRecord[], after: number): LogRecord[]
 }
 
 export class DuckdbWarehouse implements Warehouse {
-  readonly #instance: DuckDBInstance;
-  readonly #writer: DuckDBConnection;
+  #instance: DuckDBInstance;
+  #writer: DuckDBConnection;
+  readonly #file: string;
+  readonly #options: DuckdbWarehouseOptions;
   readonly #maxResultRows: number;
   #writes: Promise<unknown> = Promise.resolve();
   readonly #reads = new Set<Promise<unknown>>();
+  /** Set while `eraseRows` swaps the database file: new reads wait for it. */
+  #swapping: Promise<void> | undefined;
   #closed = false;
 
-  constructor(instance: DuckDBInstance, writer: DuckDBConnection, options: DuckdbWarehouseOptions) {
+  constructor(
+    instance: DuckDBInstance,
+    writer: DuckDBConnection,
+    options: DuckdbWarehouseOptions,
+    file = ':memory:',
+  ) {
     this.#instance = instance;
     this.#writer = writer;
+    this.#file = file;
+    this.#options = options;
     this.#maxResultRows = options.maxResultRows ?? 100_000;
   }
 
@@ -111,6 +122,7 @@ export class DuckdbWarehouse implements Warehouse {
   #withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('The warehouse is closed'));
     const run = (async () => {
+      await this.#swapping;
       const connection = await this.#instance.connect();
       try {
         return await work(connection);
@@ -193,6 +205,90 @@ export class DuckdbWarehouse implements Warehouse {
     });
   }
 
+  /**
+   * Erasure: runs the deletions in one transaction, then rewrites the database file from its live rows (COPY FROM
+   * DATABASE into a fresh file, renamed over the old one), because DuckDB leaves deleted rows in its blocks and
+   * never overwrites a freed block (measured: a deleted value is still in the file after CHECKPOINT and VACUUM).
+   * Loads wait meanwhile; reads in flight finish first and new ones wait for the swap.
+   */
+  eraseRows(deletions: readonly SqlStatement[]): Promise<number[]> {
+    if (this.#closed) return Promise.reject(new Error('The warehouse is closed'));
+    return this.#exclusive(async () => {
+      const writer = this.#writer;
+      const changes: number[] = [];
+      await writer.run('BEGIN TRANSACTION');
+      try {
+        for (const { sql, params = [] } of deletions) {
+          const result = await writer.run(sql, params.map(bindable));
+          changes.push(Number(result.rowsChanged));
+        }
+        await writer.run('COMMIT');
+      } catch (error) {
+        await writer.run('ROLLBACK').catch(() => undefined);
+        throw queryFailed(error);
+      }
+      if (this.#file !== ':memory:') await this.#rewriteFile();
+      return changes;
+    });
+  }
+
+  /**
+   * An online backup: a CHECKPOINT (loads wait; DuckDB refuses while another transaction writes, so it is retried),
+   * then a copy of the checkpointed file. Writes after the checkpoint go to the write-ahead log, which is not copied,
+   * so the copy is the database as of the checkpoint.
+   */
+  backupTo(target: string): Promise<void> {
+    if (this.#file === ':memory:')
+      return Promise.reject(new Error('An in-memory warehouse has no file to back up'));
+    return this.#exclusive(async () => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.#writer.run('CHECKPOINT');
+          break;
+        } catch (error) {
+          if (attempt >= 100) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      }
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      await fs.copyFile(this.#file, target);
+    });
+  }
+
+  async #rewriteFile(): Promise<void> {
+    let done!: () => void;
+    this.#swapping = new Promise((resolve) => {
+      done = resolve;
+    });
+    try {
+      await Promise.allSettled([...this.#reads]);
+      this.#writer.closeSync();
+      this.#instance.closeSync();
+      const fresh = `${this.#file}.rewrite`;
+      await fs.rm(fresh, { force: true });
+      const copier = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false' });
+      try {
+        const connection = await copier.connect();
+        await connection.run(
+          `ATTACH ${sqlLiteral(this.#file)} AS old (READ_ONLY); ATTACH ${sqlLiteral(fresh)} AS fresh;
+           COPY FROM DATABASE old TO fresh; DETACH old; DETACH fresh`,
+        );
+        connection.closeSync();
+      } finally {
+        copier.closeSync();
+      }
+      // Closing checkpointed the old file, so its write-ahead log is empty; it must not be replayed onto the new one.
+      await fs.rm(`${this.#file}.wal`, { force: true });
+      await fs.rename(fresh, this.#file);
+    } finally {
+      const { instance, writer } = await openInstance(this.#file, this.#options);
+      this.#instance = instance;
+      this.#writer = writer;
+      this.#swapping = undefined;
+      done();
+    }
+  }
+
   /** Waits for the loads and queries in flight, then closes (DuckDB checkpoints the file on the way). */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -267,12 +363,25 @@ async function migrate(connection: DuckDBConnection): Promise<void> {
   }
 }
 
+function sqlLiteral(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
 /** Opens (creating if missing) the warehouse in `file`, bringing its schema up to date. */
 export async function openDuckdbWarehouse(
   file: string,
   options: DuckdbWarehouseOptions = {},
 ): Promise<DuckdbWarehouse> {
   if (file !== ':memory:') await fs.mkdir(path.dirname(file), { recursive: true });
+  const { instance, writer } = await openInstance(file, options);
+  return new DuckdbWarehouse(instance, writer, options, file);
+}
+
+/** The instance on `file` with its writer connection, migrated and configured. */
+async function openInstance(
+  file: string,
+  options: DuckdbWarehouseOptions,
+): Promise<{ instance: DuckDBInstance; writer: DuckDBConnection }> {
   const config: Record<string, string> = {
     autoinstall_known_extensions: 'false',
     checkpoint_threshold: options.checkpointThreshold ?? '256MB',
@@ -288,7 +397,7 @@ export async function openDuckdbWarehouse(
     await writer.run("SET GLOBAL TimeZone = 'UTC'");
     await writer.run('SET GLOBAL enable_external_access = false');
     await writer.run('SET GLOBAL lock_configuration = true');
-    return new DuckdbWarehouse(instance, writer, options);
+    return { instance, writer };
   } catch (error) {
     instance.closeSync();
     throw error;

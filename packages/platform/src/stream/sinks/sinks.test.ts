@@ -1,6 +1,6 @@
 /**
- * The sinks against real parts: DuckDB for the result and alert tables, the in-memory real-time store, a local
- * HTTP server as the alert webhook, and the routes through Fastify.
+ * The sinks against real parts: each warehouse (DuckDB, PostgreSQL) for the result and alert tables, the
+ * in-memory real-time store, a local HTTP server as the alert webhook, and the routes through Fastify.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -11,6 +11,7 @@ import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDuckdbWarehouse } from '../../storage/duckdb/duckdb-warehouse.ts';
 import type { Warehouse } from '../../storage/warehouse.ts';
+import { describeEachWarehouse, useWarehouse } from '../../testing/warehouses.ts';
 import { MemoryRealtimeStore } from '../realtime/memory/memory-realtime-store.ts';
 import type { WindowResult } from '../stream-job.ts';
 import { streamRoutes } from '../stream-routes.ts';
@@ -39,65 +40,75 @@ const row = (key: string, end: number, n: number, job = 'api_metrics'): WindowRe
 });
 const end = Date.UTC(2026, 2, 1, 10, 1, 0);
 
-describe('warehouse result sink', () => {
-  it('stores each job, key and window end once, however often it is written', async () => {
-    const sink = new WarehouseResultSink(warehouse);
-    await sink.write([row('/a', end, 1), row('/b', end, 2)]);
-    await sink.write([row('/a', end, 1), row('/a', end + 60_000, 3)]);
-    const result = await warehouse.query(
-      'SELECT group_key, window_end, result FROM stream_results ORDER BY group_key, window_end_ms',
-    );
-    expect(result.rows).toEqual([
-      ['/a', '2026-03-01T10:01:00.000Z', '{"requests":1}'],
-      ['/a', '2026-03-01T10:02:00.000Z', '{"requests":3}'],
-      ['/b', '2026-03-01T10:01:00.000Z', '{"requests":2}'],
-    ]);
+describeEachWarehouse('stream sinks', (engine) => {
+  const db = useWarehouse(engine);
+
+  describe('warehouse result sink', () => {
+    it('stores each job, key and window end once, however often it is written', async () => {
+      const warehouse = db.warehouse;
+      const sink = new WarehouseResultSink(warehouse);
+      await sink.write([row('/a', end, 1), row('/b', end, 2)]);
+      await sink.write([row('/a', end, 1), row('/a', end + 60_000, 3)]);
+      const result = await warehouse.query(
+        'SELECT group_key, window_end, result FROM stream_results ORDER BY group_key, window_end_ms',
+      );
+      expect(result.rows).toEqual([
+        ['/a', '2026-03-01T10:01:00.000Z', '{"requests":1}'],
+        ['/a', '2026-03-01T10:02:00.000Z', '{"requests":3}'],
+        ['/b', '2026-03-01T10:01:00.000Z', '{"requests":2}'],
+      ]);
+    });
   });
-});
 
-describe('alert sink and routes', () => {
-  it('stores an alert once, posts it to the webhook with retries, and lists it on /api/alerts', async () => {
-    const received: unknown[] = [];
-    let calls = 0;
-    const server = http.createServer((req, res) => {
-      calls += 1;
-      let body = '';
-      req.on('data', (chunk) => (body += chunk));
-      req.on('end', () => {
-        if (calls < 3) return void res.writeHead(503).end();
-        received.push(JSON.parse(body));
-        res.writeHead(204).end();
+  describe('alert sink and routes', () => {
+    it('stores an alert once, posts it to the webhook with retries, and lists it on /api/alerts', async () => {
+      const warehouse = db.warehouse;
+      const received: unknown[] = [];
+      let calls = 0;
+      const server = http.createServer((req, res) => {
+        calls += 1;
+        let body = '';
+        req.on('data', (chunk) => (body += chunk));
+        req.on('end', () => {
+          if (calls < 3) return void res.writeHead(503).end();
+          received.push(JSON.parse(body));
+          res.writeHead(204).end();
+        });
       });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-    const warnings: string[] = [];
-    const sink = new AlertSink({
-      warehouse,
-      logger: { warn: (_, message) => warnings.push(message), error: () => {} },
-      webhookUrl: url,
-      retryMs: 1,
-    });
-    const alert = row('erin', end, 1500, 'event_volume_alerts');
-    await sink.write([alert]);
-    await sink.write([alert]);
-    await sink.close();
-    server.close();
-    expect(warnings).toEqual(['stream alert from event_volume_alerts for erin']);
-    expect(calls).toBe(3);
-    expect(received).toMatchObject([
-      { alert: { job: 'event_volume_alerts', key: 'erin', values: { requests: 1500 } } },
-    ]);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+      const warnings: string[] = [];
+      const sink = new AlertSink({
+        warehouse,
+        logger: { warn: (_, message) => warnings.push(message), error: () => {} },
+        webhookUrl: url,
+        retryMs: 1,
+      });
+      const alert = row('erin', end, 1500, 'event_volume_alerts');
+      await sink.write([alert]);
+      await sink.write([alert]);
+      await sink.close();
+      server.close();
+      expect(warnings).toEqual(['stream alert from event_volume_alerts for erin']);
+      expect(calls).toBe(3);
+      expect(received).toMatchObject([
+        { alert: { job: 'event_volume_alerts', key: 'erin', values: { requests: 1500 } } },
+      ]);
 
-    const app = Fastify();
-    const realtime = new MemoryRealtimeStore({ sweepIntervalMs: 0 });
-    await app.register(streamRoutes, { realtime, warehouse, realtimeJobs: ['api_metrics', 'active_users'] });
-    const response = await app.inject('/api/alerts');
-    expect(response.json()).toMatchObject({
-      alerts: [{ job: 'event_volume_alerts', key: 'erin', windowEnd: '2026-03-01T10:01:00.000Z' }],
+      const app = Fastify();
+      const realtime = new MemoryRealtimeStore({ sweepIntervalMs: 0 });
+      await app.register(streamRoutes, {
+        realtime,
+        warehouse,
+        realtimeJobs: ['api_metrics', 'active_users'],
+      });
+      const response = await app.inject('/api/alerts');
+      expect(response.json()).toMatchObject({
+        alerts: [{ job: 'event_volume_alerts', key: 'erin', windowEnd: '2026-03-01T10:01:00.000Z' }],
+      });
+      await app.close();
+      await realtime.close();
     });
-    await app.close();
-    await realtime.close();
   });
 });
 

@@ -1,0 +1,152 @@
+/**
+ * Funnels: the built-in trial-to-paid and onboarding funnels, or any steps, with each step's people,
+ * conversion from the start and from the step before, drop-off and median time from the step before.
+ */
+import { useApi } from '../api.ts';
+import { Panel } from '../components/stat.tsx';
+import { Async } from '../components/states.tsx';
+import { formatCount, formatPercent, formatSeconds } from '../format.ts';
+import type { PageProps } from '../page-props.ts';
+import { setSearchParams } from '../router.tsx';
+import type { Funnel } from '../types.ts';
+
+const funnelKinds = [
+  { id: 'trial-to-paid', label: 'Trial to paid', path: '/api/v1/analytics/funnels/trial-to-paid' },
+  { id: 'onboarding', label: 'Onboarding', path: '/api/v1/analytics/funnels/onboarding' },
+  { id: 'custom', label: 'Custom steps', path: '/api/v1/analytics/funnels' },
+];
+
+const defaultWindowHours = 336;
+
+export default function Funnels({ range, search }: PageProps) {
+  const kind = funnelKinds.find((k) => k.id === search.get('funnel')) ?? funnelKinds[0]!;
+  const steps = search.get('steps') ?? '';
+  const windowHours = Number(search.get('windowHours')) || defaultWindowHours;
+  const breakdown = search.get('breakdown') ?? '';
+  const ready = kind.id !== 'custom' || steps.split(',').filter(Boolean).length >= 2;
+  const funnel = useApi<Funnel>(ready ? kind.path : null, {
+    from: range.from,
+    to: range.to,
+    windowHours,
+    breakdown,
+    steps: kind.id === 'custom' ? steps : undefined,
+  });
+
+  return (
+    <div className="page">
+      <div className="toolbar">
+        <div className="segmented" role="tablist" aria-label="Funnel">
+          {funnelKinds.map((k) => (
+            <button
+              key={k.id}
+              type="button"
+              role="tab"
+              aria-selected={k.id === kind.id}
+              data-testid={`funnel-${k.id}`}
+              onClick={() => setSearchParams({ funnel: k.id })}
+            >
+              {k.label}
+            </button>
+          ))}
+        </div>
+        {kind.id === 'custom' && (
+          <label className="wide">
+            Steps (event names, comma-separated)
+            <input
+              defaultValue={steps}
+              placeholder="signup,first_login,first_action"
+              data-testid="funnel-steps"
+              onKeyDown={(e) => {
+                if (e.key === 'Enter') setSearchParams({ steps: e.currentTarget.value.replace(/\s+/g, '') });
+              }}
+              onBlur={(e) => setSearchParams({ steps: e.currentTarget.value.replace(/\s+/g, '') })}
+            />
+          </label>
+        )}
+        <label>
+          Window (hours)
+          <input
+            type="number"
+            min={1}
+            defaultValue={windowHours}
+            onBlur={(e) => setSearchParams({ windowHours: e.currentTarget.value })}
+          />
+        </label>
+        <label>
+          Breakdown by property
+          <input
+            defaultValue={breakdown}
+            placeholder="e.g. plan"
+            onBlur={(e) => setSearchParams({ breakdown: e.currentTarget.value.trim() })}
+          />
+        </label>
+      </div>
+      {!ready ? (
+        <p className="hint">
+          Name at least two steps, e.g. signup,first_login,first_action, then press Enter.
+        </p>
+      ) : (
+        <Async
+          loaded={funnel}
+          isEmpty={(data) => data.breakdowns.every((b) => (b.steps[0]?.count ?? 0) === 0)}
+        >
+          {(data) => (
+            <>
+              {data.breakdowns.map((b) => (
+                <Panel
+                  key={String(b.breakdownValue)}
+                  title={breakdown ? `${breakdown} = ${b.breakdownValue ?? '(none)'}` : kind.label}
+                >
+                  <FunnelTable steps={b.steps} />
+                </Panel>
+              ))}
+            </>
+          )}
+        </Async>
+      )}
+    </div>
+  );
+}
+
+function FunnelTable({ steps }: { steps: Funnel['breakdowns'][number]['steps'] }) {
+  return (
+    <table className="table funnel" data-testid="funnel-steps-table">
+      <thead>
+        <tr>
+          <th>Step</th>
+          <th className="bar-cell" aria-label="Conversion from the start" />
+          <th className="num">People</th>
+          <th className="num">From start</th>
+          <th className="num">From previous</th>
+          <th className="num">Dropped off</th>
+          <th className="num">Median time from previous</th>
+        </tr>
+      </thead>
+      <tbody>
+        {steps.map((step, i) => (
+          <tr key={step.event} data-step={step.event}>
+            <td>
+              {i + 1}. {step.event}
+            </td>
+            <td className="bar-cell">
+              <div className="bar" style={{ width: `${(step.conversionFromStart * 100).toFixed(1)}%` }} />
+            </td>
+            <td className="num" data-testid="step-count">
+              {formatCount(step.count)}
+            </td>
+            <td className="num" data-testid="step-from-start">
+              {formatPercent(step.conversionFromStart)}
+            </td>
+            <td className="num" data-testid="step-from-previous">
+              {formatPercent(step.conversionFromPrevious)}
+            </td>
+            <td className="num" data-testid="step-drop-off">
+              {i === 0 ? '' : formatCount(step.dropOff)}
+            </td>
+            <td className="num">{formatSeconds(step.medianSecondsFromPrevious)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}

@@ -1,0 +1,139 @@
+/**
+ * Paths: what sessions did after (or before) an anchor event, step by step, as an ECharts Sankey diagram, with
+ * each step's sessions and drop-off and the most common whole paths.
+ */
+import { SankeyChart } from 'echarts/charts';
+import { use } from 'echarts/core';
+import { useApi } from '../api.ts';
+import { Chart, type ChartOption } from '../components/chart.tsx';
+import { Panel, Stat } from '../components/stat.tsx';
+import { Async } from '../components/states.tsx';
+import { formatCount } from '../format.ts';
+import type { PageProps } from '../page-props.ts';
+import { setSearchParams } from '../router.tsx';
+import type { Paths as PathsAnswer } from '../types.ts';
+
+use([SankeyChart]);
+
+const defaultAnchor = 'session_start';
+
+export default function Paths({ range, search }: PageProps) {
+  const event = search.get('event') || defaultAnchor;
+  const direction = search.get('direction') === 'before' ? 'before' : 'after';
+  const depth = Number(search.get('depth')) || 3;
+  const paths = useApi<PathsAnswer>('/api/v1/analytics/paths', {
+    event,
+    direction,
+    depth,
+    from: range.from,
+    to: range.to,
+  });
+  return (
+    <div className="page">
+      <div className="toolbar">
+        <label>
+          Anchor event
+          <input
+            defaultValue={event}
+            data-testid="paths-event"
+            onKeyDown={(e) => {
+              if (e.key === 'Enter') setSearchParams({ event: e.currentTarget.value.trim() });
+            }}
+            onBlur={(e) => setSearchParams({ event: e.currentTarget.value.trim() })}
+          />
+        </label>
+        <label>
+          Direction
+          <select value={direction} onChange={(e) => setSearchParams({ direction: e.target.value })}>
+            <option value="after">after the event</option>
+            <option value="before">before the event</option>
+          </select>
+        </label>
+        <label>
+          Steps
+          <select value={depth} onChange={(e) => setSearchParams({ depth: e.target.value })}>
+            {[1, 2, 3, 4, 5, 6].map((n) => (
+              <option key={n}>{n}</option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <Async
+        loaded={paths}
+        isEmpty={(data) => data.sessions === 0}
+        empty={`No session holds ${event} in this date range.`}
+      >
+        {(data) => (
+          <>
+            <div className="cards four">
+              <Stat
+                label={`Sessions with ${data.event}`}
+                value={data.sessions}
+                text={formatCount(data.sessions)}
+                testId="paths-sessions"
+              />
+              {data.steps
+                .filter((s) => s.step !== 0)
+                .slice(0, 3)
+                .map((s) => (
+                  <Stat
+                    key={s.step}
+                    label={`Step ${s.step}`}
+                    value={s.sessions}
+                    text={formatCount(s.sessions)}
+                    testId={`paths-step-${s.step}`}
+                    hint={`${formatCount(s.dropOff)} dropped off`}
+                  />
+                ))}
+            </div>
+            <Panel title={`Paths ${data.direction} ${data.event}`}>
+              <Chart option={sankeyOption(data)} height={380} testId="paths-sankey" />
+            </Panel>
+            <Panel title="Most common paths">
+              <table className="table" data-testid="top-paths">
+                <thead>
+                  <tr>
+                    <th>Path</th>
+                    <th className="num">Sessions</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {data.paths.slice(0, 10).map((p) => (
+                    <tr key={p.events.join('>')}>
+                      <td className="wrap">{p.events.join(' → ')}</td>
+                      <td className="num" data-testid="path-sessions">
+                        {formatCount(p.sessions)}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </Panel>
+          </>
+        )}
+      </Async>
+    </div>
+  );
+}
+
+function sankeyOption(data: PathsAnswer): ChartOption {
+  return {
+    tooltip: { trigger: 'item' },
+    series: [
+      {
+        type: 'sankey',
+        left: 8,
+        right: 140,
+        top: 8,
+        bottom: 8,
+        nodeGap: 10,
+        emphasis: { focus: 'adjacency' },
+        lineStyle: { color: 'gradient', opacity: 0.35 },
+        // Node ids are `<step>:<event>`; the label shows the event.
+        label: { fontSize: 11, formatter: (p: { name: string }) => p.name.slice(p.name.indexOf(':') + 1) },
+        data: data.nodes.map((node) => ({ name: node.id, value: node.sessions })),
+        links: data.links.map((link) => ({ source: link.source, target: link.target, value: link.sessions })),
+      },
+    ],
+  };
+}

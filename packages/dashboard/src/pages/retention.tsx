@@ -1,0 +1,117 @@
+/**
+ * Retention: weekly signup cohorts and the share of each that came back in week N, as a heatmap table
+ * (darker is more), optionally split by a property of the signup such as the plan.
+ */
+import { useApi } from '../api.ts';
+import { Panel } from '../components/stat.tsx';
+import { Async } from '../components/states.tsx';
+import { formatCount, formatPercent } from '../format.ts';
+import type { PageProps } from '../page-props.ts';
+import { setSearchParams } from '../router.tsx';
+import type { Retention as RetentionAnswer } from '../types.ts';
+
+export default function Retention({ range, search }: PageProps) {
+  const segmentBy = search.get('segmentBy') ?? '';
+  const cohortEvent = search.get('cohortEvent') ?? '';
+  const weeks = search.get('weeks') ?? '';
+  const retention = useApi<RetentionAnswer>('/api/v1/analytics/retention', {
+    from: range.from,
+    to: range.to,
+    segmentBy,
+    cohortEvent,
+    weeks,
+  });
+  return (
+    <div className="page">
+      <div className="toolbar">
+        <label>
+          Cohort event
+          <input
+            defaultValue={cohortEvent}
+            placeholder="signup"
+            onBlur={(e) => setSearchParams({ cohortEvent: e.currentTarget.value.trim() })}
+          />
+        </label>
+        <label>
+          Weeks
+          <input
+            defaultValue={weeks}
+            placeholder="1,2,4,8,12"
+            onBlur={(e) => setSearchParams({ weeks: e.currentTarget.value.replace(/\s+/g, '') })}
+          />
+        </label>
+        <label>
+          Segment by
+          <select value={segmentBy} onChange={(e) => setSearchParams({ segmentBy: e.target.value })}>
+            <option value="">(none)</option>
+            <option value="plan">plan</option>
+          </select>
+        </label>
+      </div>
+      <Async
+        loaded={retention}
+        isEmpty={(data) => data.cohorts.length === 0}
+        empty="No signups in this date range."
+      >
+        {(data) => (
+          <Panel title="Weekly cohorts">
+            <table className="table heatmap" data-testid="retention-table">
+              <thead>
+                <tr>
+                  <th>Cohort week</th>
+                  {segmentBy && <th>{segmentBy}</th>}
+                  <th className="num">People</th>
+                  {data.weeks.map((week) => (
+                    <th key={week} className="num">
+                      Week {week}
+                    </th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {data.cohorts.map((cohort) => (
+                  <tr
+                    key={`${cohort.week}-${cohort.segment}`}
+                    data-cohort={cohort.week}
+                    data-segment={cohort.segment ?? ''}
+                  >
+                    <td>{cohort.week.slice(0, 10)}</td>
+                    {segmentBy && <td>{cohort.segment ?? '(none)'}</td>}
+                    <td className="num" data-testid="cohort-size">
+                      {formatCount(cohort.size)}
+                    </td>
+                    {cohort.retained.map((cell) => (
+                      <td
+                        key={cell.week}
+                        className="num cell"
+                        data-testid={`retained-week-${cell.week}`}
+                        style={cellStyle(cell.rate)}
+                        title={
+                          cell.people === null ? 'not yet observed' : `${formatCount(cell.people)} people`
+                        }
+                      >
+                        {cell.rate === null ? '' : formatPercent(cell.rate)}
+                      </td>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <p className="hint">
+              Share of each cohort with any return event in week N after its signup week; blank: not yet
+              observed.
+            </p>
+          </Panel>
+        )}
+      </Async>
+    </div>
+  );
+}
+
+function cellStyle(rate: number | null) {
+  if (rate === null) return { background: 'transparent' };
+  return {
+    background: `rgba(59, 99, 209, ${(0.08 + rate * 0.85).toFixed(3)})`,
+    color: rate > 0.5 ? '#fff' : undefined,
+  };
+}
