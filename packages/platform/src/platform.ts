@@ -60,7 +60,11 @@ import { expireLakeResultDays } from './storage/lake-retention.ts';
 import type { LakeStore } from './storage/lake-store.ts';
 import { type LakeWriter, lakeConsumer, startLakeWriter } from './storage/lake-writer.ts';
 import type { MetaStore } from './storage/meta-store.ts';
-import { type PartitionedLoader, startPartitionedLoader } from './storage/partitioned-warehouse-loader.ts';
+import {
+  type PartitionedLoader,
+  partitionedLoadedOffset,
+  startPartitionedLoader,
+} from './storage/partitioned-warehouse-loader.ts';
 import type { Warehouse } from './storage/warehouse.ts';
 import { startWarehouseLoader, warehouseConsumer } from './storage/warehouse-loader.ts';
 import { defaultStreamJobs } from './stream/jobs/index.ts';
@@ -245,6 +249,8 @@ export async function startPlatform(
       policy,
       alertThreshold,
       ...(alertWebhookUrl ? { alertWebhookUrl } : {}),
+      // Per-partition loaders (JetStream) each store their own offset.
+      ...(leases ? { loadedOffset: () => partitionedLoadedOffset(log, warehouse) } : {}),
     });
   const startLake = () => startLakeWriter({ log, lake, metrics, stagingDir: paths.lakeStaging });
   const leases = runs('worker') ? await openWorkerLeases(config) : undefined;

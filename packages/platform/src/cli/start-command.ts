@@ -34,6 +34,8 @@ export async function runStart(options: StartOptions): Promise<void> {
     [
       '',
       `DeepRef is running at ${platform.url}`,
+      `  dashboard  ${platform.url}/   (sign in as admin; the password is printed on the first start only)`,
+      `  API docs   ${platform.url}/docs`,
       `  example    ${platform.url}/example   (a page that sends events with the browser SDK; watch them arrive)`,
       `  collector  POST ${platform.url}/api/telemetry/events   (Segment clients: ${platform.url}/v1/batch)`,
       `  health     ${platform.url}/health   metrics ${platform.url}/metrics`,

@@ -153,3 +153,18 @@ export async function startPartitionedLoader(options: PartitionedLoaderOptions):
     },
   };
 }
+
+/**
+ * The offset up to which the warehouse holds the whole log when each partition is loaded by its own consumer: the
+ * lowest of the partitions' loaded offsets, counting a partition with nothing left to load as at the head.
+ */
+export async function partitionedLoadedOffset(log: EventLog, warehouse: Warehouse): Promise<number> {
+  const head = await log.head();
+  let lowest = head;
+  for (let partition = 0; partition < log.partitions; partition++) {
+    const loaded = await warehouse.loadedOffset(partitionConsumer(partition));
+    const pending = await log.read(loaded, 1, partition);
+    if (pending.length > 0) lowest = Math.min(lowest, loaded);
+  }
+  return lowest;
+}

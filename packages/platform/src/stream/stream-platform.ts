@@ -30,6 +30,8 @@ export interface StreamLayerOptions {
   policy?: Partial<EventTimePolicy>;
   alertThreshold?: number;
   alertWebhookUrl?: string;
+  /** The offset up to which the warehouse holds the log; default: the single warehouse loader's. */
+  loadedOffset?: () => Promise<number>;
 }
 
 export interface StreamLayer {
@@ -61,7 +63,7 @@ export function startStreamLayer(options: StreamLayerOptions): StreamLayer {
     ...(options.metrics ? { metrics: options.metrics } : {}),
     clock: Date.now,
     backfill: {
-      loadedOffset: () => options.warehouse.loadedOffset(warehouseConsumer),
+      loadedOffset: options.loadedOffset ?? (() => options.warehouse.loadedOffset(warehouseConsumer)),
       recompute: (day) => recomputeDay(jobs, options.warehouse, day),
       sinks: ['warehouse'],
     },

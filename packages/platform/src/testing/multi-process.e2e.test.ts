@@ -212,6 +212,12 @@ describeWithService(both, 'several processes on one JetStream stream and one Pos
       for (const [, seqs] of byUser) {
         expect(seqs).toEqual(Array.from({ length: batchesPerUser * eventsPerBatch }, (_, i) => i));
       }
+      // The survivor loaded every partition by the end: its own, and worker-1's once taken over.
+      const metrics = await (await fetch(`${processes[3]!.url}/metrics`)).text();
+      const loaded = [...metrics.matchAll(/^deepref_consumer_offset\{consumer="warehouse\.p(\d+)"\}/gm)].map((m) =>
+        Number(m[1]),
+      );
+      expect(loaded.sort()).toEqual([0, 1, 2, 3]);
     } finally {
       await client.end();
     }

@@ -186,3 +186,16 @@ describe('masking formats (reference §7.1)', () => {
     expect(maskValue('date_of_birth', '1990-04-12')).toBe('**/**/****');
   });
 });
+
+describe('recognizers: URLs', () => {
+  it("keeps the address a page was served from, and still finds a visitor's address or email in the URL", () => {
+    expect(detectInField('url', 'http://127.0.0.1:8080/example?x=1')).toEqual([]);
+    expect(detectInField('page_url', 'https://[2001:db8::1]/docs')).toEqual([]);
+    const types = detectInField('url', 'http://10.0.0.5/track?client=203.0.113.7&mail=ann@example.com').map(
+      (d) => d.type,
+    );
+    expect(types).toEqual(['ip_address', 'email']);
+    // Outside URL fields, a leading address is detected as ever.
+    expect(detectInField('note', 'http://127.0.0.1/').map((d) => d.type)).toEqual(['ip_address']);
+  });
+});

@@ -443,5 +443,14 @@ export function detectInField(
   const whole = (t: PiiType): Detection[] => [{ type: t, start, end: start + trimmed.length, score: 0.9 }];
   if (type === 'person_name' && trimmed.length <= 128 && personName.test(trimmed)) return whole(type);
   if (type === 'date_of_birth' && /\d/.test(trimmed) && trimmed.length <= 64) return whole(type);
-  return detectSpans(value, { ...options, key });
+  const spans = detectSpans(value, { ...options, key });
+  // In a URL, an address right after `//` is the host the page was served from (a server), not a visitor's.
+  return urlKey.test(key)
+    ? spans.filter(
+        (span) => !(span.type === 'ip_address' && /\/\/(?:[^@/\s]*@)?\[?$/.test(value.slice(0, span.start))),
+      )
+    : spans;
 }
+
+/** Fields that hold URLs: page URLs, referrers, links. */
+const urlKey = /(^|_)(url|uri|href|referrer|referer|link)$/i;
