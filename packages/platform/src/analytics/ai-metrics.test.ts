@@ -53,6 +53,13 @@ const events: CraftedEvent[] = [
   prompt('2026-11-04T00:00:00Z', 6, gpt), // `to`: outside
   response('2026-11-04T00:00:01Z', 6, gpt, true, 9000, 1),
   react('2026-11-04T00:01:00Z', 'ai_feedback', 6, { rating: 1 }), // its answer is outside
+  // A web vital's rating is text ('good'); it must never reach the numeric cast of feedback ratings.
+  {
+    event: 'web_vital',
+    at: '2026-11-02T09:03:00Z',
+    person: 'u',
+    properties: { name: 'LCP', value: 1200, rating: 'good', response_id: id(101) },
+  },
 ];
 
 describeEachWarehouse('AI metrics', (engine) => {

@@ -196,7 +196,9 @@ async function reactionRows(
   const sql = `WITH responses AS (${responsesSql(dialect, params, from, to)}),
     reactions AS (
       SELECT event_name, ${dialect.property('properties', 'response_id', params)} AS response_id,
-        ${numericProperty(dialect, 'properties', 'rating', params)} AS rating
+        -- Only feedback's rating is a number (web_vital's is text); the CASE keeps the cast off other rows
+        -- even when the engine evaluates it before the WHERE.
+        CASE WHEN event_name = ${feedback} THEN ${numericProperty(dialect, 'properties', 'rating', params)} END AS rating
       FROM events
       WHERE event_name IN (${regenerated}, ${edited}, ${feedback})
         AND timestamp >= ${dialect.timestamp(params.add(from.toISOString()))}

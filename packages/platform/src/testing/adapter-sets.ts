@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { postgresSchemas } from '../adapters.ts';
 import { natsReach, natsUrl } from '../bus/jetstream/nats-test-server.ts';
 import { dataPaths, defaultConfig } from '../config.ts';
+import { storableId } from '../privacy/consent/consent-store.ts';
 import { servicesRequired } from './services.ts';
 import { startTestPlatform, type TestPlatform, type TestPlatformOptions } from './test-platform.ts';
 import { postgresAdmin, postgresReachability, postgresUrl } from './warehouses.ts';
@@ -24,7 +25,14 @@ export interface AdapterSet {
    * platform is up; the problems found, or [] when all is sound.
    */
   checkIntegrity(tp: TestPlatform): Promise<string[]>;
+  /**
+   * The text the warehouse gives back for `text`: itself, or with what the engine cannot hold replaced
+   * (PostgreSQL stores NUL and lone surrogates as U+FFFD; docs/deployment.md).
+   */
+  warehouseText(text: string): string;
 }
+
+const identity = (text: string) => text;
 
 /** SQLite's `PRAGMA integrity_check` on a database file, read-only beside the server's own connection. */
 function sqliteIntegrity(file: string): string[] {
@@ -42,6 +50,7 @@ function sqliteIntegrity(file: string): string[] {
 
 export const embeddedAdapters: AdapterSet = {
   name: 'embedded',
+  warehouseText: identity,
   start: startTestPlatform,
   async checkIntegrity(tp) {
     const paths = dataPaths(tp.dataDir);
@@ -56,24 +65,34 @@ export const embeddedAdapters: AdapterSet = {
  */
 export const scaleOutAdapters: AdapterSet = {
   name: 'scale-out',
+  warehouseText: (text) => storableId(text),
   async start(options = {}) {
     const id = randomBytes(5).toString('hex');
     const stream = `DEEPREF_TEST_${id.toUpperCase()}`;
     const schema = `deepref_test_${id}`;
-    const tp = await startTestPlatform({
-      ...options,
-      engines: {
-        adapters: { eventLog: 'jetstream', warehouse: 'postgres', meta: 'postgres', realtime: 'memory' },
-        nats: { servers: natsUrl, stream, partitions: 4, replicas: 1 },
-        postgres: { connectionString: postgresUrl, schema },
-      },
-    });
+    let tp: TestPlatform;
+    try {
+      tp = await startTestPlatform({
+        ...options,
+        engines: {
+          adapters: { eventLog: 'jetstream', warehouse: 'postgres', meta: 'postgres', realtime: 'memory' },
+          nats: { servers: natsUrl, stream, partitions: 4, replicas: 1 },
+          postgres: { connectionString: postgresUrl, schema },
+        },
+      });
+    } catch (error) {
+      await dropScaleOutEngines(stream, schema);
+      throw error;
+    }
     const close = tp.close;
     return {
       ...tp,
       async close(closeOptions) {
-        await close(closeOptions);
-        await dropScaleOutEngines(stream, schema);
+        try {
+          await close(closeOptions);
+        } finally {
+          await dropScaleOutEngines(stream, schema);
+        }
       },
     };
   },

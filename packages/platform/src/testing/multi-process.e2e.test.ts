@@ -77,7 +77,8 @@ async function startProcess(deployment: Deployment, name: string, role: string):
   const runFile = path.join(dataDir, 'run', 'server.json');
   const deadline = Date.now() + 60_000;
   while (!fs.existsSync(runFile)) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output.join('')}`);
+    if (child.exitCode !== null)
+      throw new Error(`${name} exited with ${child.exitCode}:\n${output.join('')}`);
     if (Date.now() > deadline) throw new Error(`${name} did not start in 60 s:\n${output.join('')}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -214,8 +215,8 @@ describeWithService(both, 'several processes on one JetStream stream and one Pos
       }
       // The survivor loaded every partition by the end: its own, and worker-1's once taken over.
       const metrics = await (await fetch(`${processes[3]!.url}/metrics`)).text();
-      const loaded = [...metrics.matchAll(/^deepref_consumer_offset\{consumer="warehouse\.p(\d+)"\}/gm)].map((m) =>
-        Number(m[1]),
+      const loaded = [...metrics.matchAll(/^deepref_consumer_offset\{consumer="warehouse\.p(\d+)"\}/gm)].map(
+        (m) => Number(m[1]),
       );
       expect(loaded.sort()).toEqual([0, 1, 2, 3]);
     } finally {

@@ -82,7 +82,8 @@ export class ConsentStore {
    * Appends one record per purpose of `change`, in one transaction, under the named (or current) policy version.
    * Returns the new records, in the order of `PURPOSES`.
    */
-  async record(change: ConsentChange): Promise<ConsentRecord[]> {
+  async record(input: ConsentChange): Promise<ConsentRecord[]> {
+    const change = { ...input, subjectId: storableId(input.subjectId) };
     const purposes = PURPOSES.filter((purpose) => change.purposes[purpose] !== undefined);
     if (purposes.length === 0) return [];
     return this.meta.transaction().execute(async (trx) => {
@@ -135,7 +136,9 @@ export class ConsentStore {
    * Ties an anonymous id to the user it identified as. An anonymous id belongs to one user: identified as
    * another, it moves to that one. Returns the user it belonged to before, if any.
    */
-  async link(anonymousId: string, userId: string): Promise<string | undefined> {
+  async link(anonymousIdInput: string, userIdInput: string): Promise<string | undefined> {
+    const anonymousId = storableId(anonymousIdInput);
+    const userId = storableId(userIdInput);
     return this.meta.transaction().execute(async (trx) => {
       const before = await trx
         .selectFrom('consent_links')
@@ -154,7 +157,8 @@ export class ConsentStore {
   }
 
   /** The user an id belongs to: the user it is linked to, or itself. */
-  async rootOf(subjectId: string): Promise<string> {
+  async rootOf(subjectIdInput: string): Promise<string> {
+    const subjectId = storableId(subjectIdInput);
     const row = await this.meta
       .selectFrom('consent_links')
       .select('user_id')
@@ -164,7 +168,8 @@ export class ConsentStore {
   }
 
   /** The ids whose consent is one: a root and the anonymous ids linked to it, the root first. */
-  async group(root: string): Promise<string[]> {
+  async group(rootInput: string): Promise<string[]> {
+    const root = storableId(rootInput);
     const rows = await this.meta
       .selectFrom('consent_links')
       .select('anonymous_id')
@@ -175,7 +180,8 @@ export class ConsentStore {
   }
 
   /** The records of these subjects, oldest first. */
-  async history(subjectIds: readonly string[]): Promise<ConsentRecord[]> {
+  async history(subjectIdsInput: readonly string[]): Promise<ConsentRecord[]> {
+    const subjectIds = subjectIdsInput.map(storableId);
     if (subjectIds.length === 0) return [];
     const rows = await this.meta
       .selectFrom('consent_records')
@@ -187,7 +193,8 @@ export class ConsentStore {
   }
 
   /** Per purpose, the newest record of these subjects: the part of the history that decides the state. */
-  async latest(subjectIds: readonly string[]): Promise<ConsentRecord[]> {
+  async latest(subjectIdsInput: readonly string[]): Promise<ConsentRecord[]> {
+    const subjectIds = subjectIdsInput.map(storableId);
     if (subjectIds.length === 0) return [];
     const rows = await this.meta
       .selectFrom('consent_records')
@@ -203,4 +210,14 @@ export class ConsentStore {
       .execute();
     return rows.map(toRecord);
   }
+}
+
+/**
+ * An id as every MetaStore engine can hold it: PostgreSQL text refuses NUL and stores no lone surrogate, so both
+ * become U+FFFD (as the PostgreSQL warehouse stores them), on every engine alike so that lookups agree.
+ */
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+export function storableId(id: string): string {
+  return id.replaceAll('\u0000', '\uFFFD').replace(loneSurrogate, '\uFFFD');
 }

@@ -195,7 +195,8 @@ describe('recognizers: URLs', () => {
       (d) => d.type,
     );
     expect(types).toEqual(['ip_address', 'email']);
-    // Outside URL fields, a leading address is detected as ever.
-    expect(detectInField('note', 'http://127.0.0.1/').map((d) => d.type)).toEqual(['ip_address']);
+    // A value that is a URL counts as one whatever its field; in free text an address is detected as ever.
+    expect(detectInField('source', 'http://127.0.0.1:5173/app.js')).toEqual([]);
+    expect(detectInField('note', 'served from http://127.0.0.1/').map((d) => d.type)).toEqual(['ip_address']);
   });
 });

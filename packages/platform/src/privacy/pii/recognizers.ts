@@ -444,8 +444,9 @@ export function detectInField(
   if (type === 'person_name' && trimmed.length <= 128 && personName.test(trimmed)) return whole(type);
   if (type === 'date_of_birth' && /\d/.test(trimmed) && trimmed.length <= 64) return whole(type);
   const spans = detectSpans(value, { ...options, key });
-  // In a URL, an address right after `//` is the host the page was served from (a server), not a visitor's.
-  return urlKey.test(key)
+  // In a URL (a URL field, or a value that is one), an address right after `//` is the host the page or script
+  // was served from (a server), not a visitor's.
+  return urlKey.test(key) || /^[a-z][a-z0-9+.-]*:\/\//i.test(value.trimStart())
     ? spans.filter(
         (span) => !(span.type === 'ip_address' && /\/\/(?:[^@/\s]*@)?\[?$/.test(value.slice(0, span.start))),
       )
