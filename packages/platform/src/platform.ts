@@ -39,6 +39,7 @@ import { collectorRoutes } from './collector/routes.ts';
 import { CachedSourceRegistry, Sources } from './collector/source-registry.ts';
 import { dataPaths, type PlatformConfig } from './config.ts';
 import { DeeprefError } from './errors.ts';
+import { ExportStore } from './exports/export-store.ts';
 import { backupRoutes } from './ops/backup.ts';
 import { createMetrics, type Metrics } from './ops/metrics.ts';
 import { ConsentCache } from './privacy/consent/consent-cache.ts';
@@ -345,6 +346,8 @@ export async function startPlatform(
   const retentionStores: RetentionStores = {
     warehouse,
     meta,
+    // Expired export packages (the signing secret is not needed to delete them).
+    exports: new ExportStore(meta, path.join(config.dataDir, 'exports'), Buffer.alloc(0)),
     // The lake's files are on the disk of the process that writes them (the fs adapter).
     ...(lakeWriter
       ? {

@@ -144,6 +144,17 @@ export class ExportStore {
     return live.length;
   }
 
+  /** How many packages have an expired link and still a file (what `deleteExpired` would remove). */
+  async countExpired(): Promise<number> {
+    const row = await this.meta
+      .selectFrom('exports')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('expires_at', '<=', new Date(this.now()).toISOString())
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
   /** Deletes the files of packages whose link has expired. */
   async deleteExpired(): Promise<number> {
     const now = new Date(this.now()).toISOString();

@@ -7,7 +7,7 @@
 import { eventDefinition, registeredEventNames } from '@deepref/schema';
 
 export type EventDataClass = 'raw_events' | 'api_logs' | 'error_logs' | 'security_logs';
-export type DataClass = EventDataClass | 'aggregated_metrics' | 'dead_letters' | 'job_runs';
+export type DataClass = EventDataClass | 'aggregated_metrics' | 'dead_letters' | 'job_runs' | 'exports';
 
 export const eventDataClasses: readonly EventDataClass[] = [
   'raw_events',
@@ -56,6 +56,9 @@ export function retentionDays(config: RetentionConfig, dataClass: DataClass): nu
       return config.deadLettersDays;
     case 'job_runs':
       return config.jobRunsDays;
+    case 'exports':
+      // An export package lives as long as its download link (7 days), not by a setting.
+      return 7;
   }
 }
 

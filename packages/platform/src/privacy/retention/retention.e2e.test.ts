@@ -95,6 +95,8 @@ describe('retention', () => {
     expect(line(dry, 'warehouse.events', 'security_logs')?.found).toBe(1);
     expect(line(dry, 'lake.events', 'error_logs')?.found).toBe(2);
     expect(dry.lines.every((l) => l.removed === 0)).toBe(true);
+    // Export packages are in the plan too (none made here, so none expired).
+    expect(line(dry, 'exports', 'exports')).toMatchObject({ found: 0, removed: 0 });
     expect(await warehouseNames()).toHaveLength(batch.length);
 
     const run = await tp.platform.scheduler.run('retention');

@@ -54,6 +54,8 @@ export interface LogRetention {
 export interface RetentionStores {
   warehouse: Pick<Warehouse, 'query'>;
   meta: MetaStore;
+  /** Data-subject export packages: they go when their download link expires (7 days). */
+  exports?: { countExpired(): Promise<number>; deleteExpired(): Promise<number> };
   lake?: LakeRetention;
   log?: LogRetention;
 }
@@ -119,6 +121,12 @@ export async function enforceRetention(
     );
     line('log.events', shortest, expired.events, dryRun ? 0 : expired.events);
     line('log.dead_letters', 'dead_letters', expired.deadLetters, dryRun ? 0 : expired.deadLetters);
+  }
+
+  if (stores.exports) {
+    const found = await stores.exports.countExpired();
+    const removed = dryRun || found === 0 ? 0 : await stores.exports.deleteExpired();
+    lines.push({ store: 'exports', dataClass: 'exports', cutoff: now.toISOString(), found, removed });
   }
 
   const runsBefore = at('job_runs').toISOString();
