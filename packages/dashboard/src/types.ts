@@ -1,5 +1,12 @@
 /** The answers of the platform's analytics API that the pages read (docs/api.md). */
+
+// The platform's own result types, where the API answers them as they are (JSON of plain values): one definition.
+import type { RevenueMonth } from '../../platform/src/analytics/revenue.ts';
+/** `GET /users/:userId/profile`. */
+import type { UserProfile } from '../../platform/src/analytics/user-profile.ts';
 import type { Interval } from './range.ts';
+
+export type { RevenueMonth, UserProfile };
 
 export interface EventNames {
   from: string;
@@ -129,26 +136,6 @@ export interface Paths {
   paths: { events: string[]; sessions: number }[];
 }
 
-export interface RevenueMonth {
-  month: string;
-  startMrr: number;
-  mrr: number;
-  arr: number;
-  mrrGrowth: number;
-  newMrr: number;
-  reactivationMrr: number;
-  expansionMrr: number;
-  contractionMrr: number;
-  churnedMrr: number;
-  startCustomers: number;
-  customers: number;
-  newCustomers: number;
-  churnedCustomers: number;
-  churnRate: number | null;
-  customerChurnRate: number | null;
-  netRevenueRetention: number | null;
-}
-
 /** `GET /revenue`: per calendar month, lifetime value per plan, and trial-to-paid. */
 export interface Revenue {
   from: string;
@@ -212,24 +199,4 @@ export interface AiMetrics {
     avgRating: number | null;
     ratingCounts: [number, number, number, number, number];
   }[];
-}
-
-/** `GET /users/:userId/profile`. */
-export interface UserProfile {
-  person: string;
-  accountType: string | null;
-  created: string | null;
-  lastActive: string | null;
-  totalSessions: number;
-  avgSessionSeconds: number | null;
-  avgDailyUsageMinutes: number | null;
-  preferredLanguage: string | null;
-  timezone: string | null;
-  mostUsedFeatures: { feature: string; uses: number }[];
-  hourlyEvents: number[];
-  peakUsageHours: number[];
-  devices: Record<string, number>;
-  browsers: Record<string, number>;
-  featureAdoptionRate: number;
-  churnRisk: { score: number; recency: number; decline: number; billing: number };
 }

@@ -77,9 +77,15 @@ export async function streamRoutes(app: FastifyInstance, deps: StreamRoutesDeps)
     return row;
   });
 
+  // The table is made once per process, not per request: a DDL on every read raced the alert sink's own.
+  let alertsTable: Promise<unknown> | undefined;
   app.get('/api/alerts', { schema: { querystring: AlertsQuery } }, async (request) => {
     const { limit = 100 } = request.query as { limit?: number };
-    await deps.warehouse.query(streamAlertsTableSql);
+    alertsTable ??= deps.warehouse.query(streamAlertsTableSql).catch((error) => {
+      alertsTable = undefined;
+      throw error;
+    });
+    await alertsTable;
     const result = await deps.warehouse.query(
       `SELECT job, group_key, window_start, window_end, group_values, result, raised_at
        FROM stream_alerts ORDER BY window_end_ms DESC, job, group_key LIMIT ${limit}`,
