@@ -4,6 +4,8 @@
  */
 import { Compile } from 'typebox/compile';
 import { EventEnvelope } from './envelope.ts';
+// Registers the faster date-time and uuid checks before anything is compiled.
+import './formats.ts';
 import { toValidationIssues, type ValidationIssue } from './validation-issue.ts';
 
 export type EnvelopeValidation =

@@ -5,6 +5,8 @@
  */
 import type { Static } from 'typebox';
 import { Compile, type Validator } from 'typebox/compile';
+// Registers the faster date-time and uuid checks before anything is compiled.
+import '../formats.ts';
 import { toValidationIssues, type ValidationResult } from '../validation-issue.ts';
 import { aiEvents } from './ai.ts';
 import { businessEvents } from './business.ts';

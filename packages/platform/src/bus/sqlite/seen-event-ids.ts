@@ -16,18 +16,15 @@
 import type Database from 'better-sqlite3';
 import { IdFilter } from './id-filter.ts';
 
-/** Ids in memory are keyed by text: a uuid as 32 lowercase hex digits, any other id as `~` and the id. */
+/**
+ * Ids in memory are keyed by text: a uuid as its 16 bytes in 32 lowercase hex digits, any other id as `~` and the
+ * id (`LogWriter` reads a uuid's bytes with `writeUuidBytes`, sqlite-log-writer.ts).
+ */
 export type IdKey = string;
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Ids that are not uuids are stored as text, which SQLite sorts before every blob: one range of their own. */
 const textBucket = 256;
 const lookupChunk = 100;
-
-export function idKey(eventId: string): IdKey {
-  if (eventId.length === 36 && uuidPattern.test(eventId)) return eventId.replaceAll('-', '').toLowerCase();
-  return `~${eventId}`;
-}
 
 /** How an id is stored: a uuid as its 16 bytes (half the size, and case-insensitive), anything else as text. */
 export function storedId(key: IdKey): Buffer | string {

@@ -9,6 +9,7 @@ import {
   LogWriter,
   type LogWriterOptions,
   openLogDatabase,
+  writeUuidBytes,
 } from './sqlite-log-writer.ts';
 
 const day = 86_400_000;
@@ -121,7 +122,91 @@ function run(steps: fc.Arbitrary<Step[]>, makeChecks: () => Checks) {
   });
 }
 
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+describe('writeUuidBytes', () => {
+  it('reads an id as a uuid exactly when the uuid pattern matches it, into its 16 bytes', () => {
+    const oneChar = fc.oneof(
+      fc.constantFrom('-', 'g', 'G', 'F', '0', ' ', '\u0130', '\u0146', '\u00b0'),
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+    );
+    const nearUuid = fc.tuple(fc.uuid(), fc.nat(35), oneChar, fc.boolean()).map(([uuid, at, char, upper]) => {
+      const id = upper ? uuid.toUpperCase() : uuid;
+      return id.slice(0, at) + char + id.slice(at + 1);
+    });
+    const id = fc.oneof(fc.uuid(), nearUuid, fc.string({ maxLength: 40 }));
+    fc.assert(
+      fc.property(id, (eventId) => {
+        const bytes = new Uint8Array(18);
+        const read = writeUuidBytes(eventId, bytes, 1);
+        expect(read).toBe(uuidPattern.test(eventId));
+        if (read) {
+          expect(Buffer.from(bytes.subarray(1, 17)).toString('hex')).toBe(
+            eventId.replaceAll('-', '').toLowerCase(),
+          );
+        }
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+});
+
 describe('LogWriter', () => {
+  it('stores every body as it was given and a uuid as its 16 bytes, in any case and any characters', () => {
+    const eventId = fc.oneof(
+      fc.uuid().chain((uuid) => fc.constantFrom(uuid, uuid.toUpperCase())),
+      fc.string({ maxLength: 40 }),
+    );
+    // Bodies as JSON.stringify makes them (it escapes lone surrogates).
+    const text = fc.string({ unit: 'binary', maxLength: 400 });
+    fc.assert(
+      fc.property(fc.array(fc.record({ eventId, text }), { maxLength: 30 }), (events) => {
+        const file = path.join(dir, `bodies-${++runs}.db`);
+        openLogDatabase(file, 'create').close();
+        const writer = new LogWriter(file, {
+          dedupWindowDays: 7,
+          synchronous: 'NORMAL',
+          recentIdsInMemory: 8,
+        });
+        const bodies = events.map((event) => JSON.stringify(event));
+        const now = Date.parse('2025-03-01T12:00:00.000Z');
+        const ids = events.map((event) => event.eventId);
+        let offsets: number[];
+        try {
+          offsets = [
+            ...writer.commit({
+              now,
+              appends: [{ eventIds: ids, bodies, deadLetters: [] }],
+              offsets: [],
+              replays: [],
+            }).offsets,
+          ];
+        } finally {
+          writer.close();
+        }
+        const keyOf = (id: string) => (uuidPattern.test(id) ? id.toLowerCase() : `text ${id}`);
+        const firsts = new Set<string>();
+        const expected: [number, Buffer | string, string, string][] = [];
+        const expectedOffsets = ids.map((id, i) => {
+          if (firsts.has(keyOf(id))) return 0;
+          firsts.add(keyOf(id));
+          const stored = uuidPattern.test(id) ? Buffer.from(id.replaceAll('-', ''), 'hex') : id;
+          expected.push([expected.length + 1, stored, 'text', bodies[i]!]);
+          return expected.length;
+        });
+        expect(offsets).toEqual(expectedOffsets);
+        const db = openLogDatabase(file, 'readonly');
+        const rows = db
+          .prepare('SELECT "offset", event_id, typeof(body), body FROM events ORDER BY "offset"')
+          .raw()
+          .all();
+        db.close();
+        expect(rows).toEqual(expected);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('holds each distinct id exactly once, whatever the batches, groups, reopens and filter states', () => {
     const steps = fc.array(
       step.filter((s) => s.kind !== 'later'),
