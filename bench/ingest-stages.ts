@@ -16,7 +16,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { StoredEvent } from '@deepref/schema';
-import type { AppendBatch, EventLog, LogRecord } from '../packages/platform/src/bus/event-log.ts';
+import {
+  type AppendBatch,
+  type EventLog,
+  type LogRecord,
+  type RawLogRecord,
+  readRawRecords,
+} from '../packages/platform/src/bus/event-log.ts';
 import { openSqliteEventLog } from '../packages/platform/src/bus/sqlite/sqlite-event-log.ts';
 import { decodeBody } from '../packages/platform/src/collector/body.ts';
 import { createIngestPipeline } from '../packages/platform/src/collector/pipeline.ts';
@@ -134,7 +140,8 @@ try {
   await stage(`log: append, ${concurrency} batches in flight (stringify, insert, group commit, fsync)`, () =>
     inWaves(stored, concurrency, (batch) => log.append({ events: batch, deadLetters: [] })),
   );
-  const records = await stage('consumer: log read (SQLite + JSON.parse), 10,000 a batch', async () => {
+  // What the stream jobs read (parsed events); the warehouse loader and the lake writer read the JSON text below.
+  const records = await stage('stream: log read (SQLite + JSON.parse), 10,000 a batch', async () => {
     const out: LogRecord[] = [];
     for (let after = 0; ; ) {
       const page = await log.read(after, 10_000);
@@ -144,11 +151,21 @@ try {
     }
   });
   if (records.length !== events) throw new Error(`read ${records.length} records, expected ${events}`);
+  const raw = await stage('consumer: log read, JSON text (SQLite, no parse), 10,000 a batch', async () => {
+    const out: RawLogRecord[] = [];
+    for (let after = 0; ; ) {
+      const page = await readRawRecords(log, after, 10_000);
+      if (page.length === 0) return out;
+      out.push(...page);
+      after = page.at(-1)!.offset;
+    }
+  });
+  if (raw.length !== events) throw new Error(`read ${raw.length} raw records, expected ${events}`);
 
   const warehouse = await openDuckdbWarehouse(path.join(dir, 'warehouse', 'warehouse.duckdb'));
-  await stage('consumer: warehouse load (DuckDB appender), 10,000 a batch', async () => {
-    for (let i = 0; i < records.length; i += 10_000) {
-      await warehouse.load('warehouse', records.slice(i, i + 10_000));
+  await stage('consumer: warehouse load (JSON text, DuckDB INSERT … SELECT), 10,000 a batch', async () => {
+    for (let i = 0; i < raw.length; i += 10_000) {
+      await warehouse.loadRaw('warehouse', raw.slice(i, i + 10_000));
     }
   });
   await warehouse.close();
@@ -158,9 +175,12 @@ try {
     lake: new FsLakeStore(path.join(dir, 'lake')),
     stagingDir: path.join(dir, 'staging'),
   });
-  await stage('consumer: lake write (DuckDB appender, Parquet), 50,000 a batch', async () => {
-    for (let i = 0; i < records.length; i += 50_000) await writer.write(records.slice(i, i + 50_000));
-  });
+  await stage(
+    'consumer: lake write (JSON text, DuckDB INSERT … SELECT, Parquet), 50,000 a batch',
+    async () => {
+      for (let i = 0; i < raw.length; i += 50_000) await writer.writeRaw(raw.slice(i, i + 50_000));
+    },
+  );
   await writer.stop();
   await log.close();
 

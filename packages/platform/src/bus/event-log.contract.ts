@@ -7,7 +7,7 @@ import type { StoredEvent } from '@deepref/schema';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeeprefError } from '../errors.ts';
-import type { AppendOutcome, DeadLetterInput, EventLog } from './event-log.ts';
+import { type AppendOutcome, type DeadLetterInput, type EventLog, readRawRecords } from './event-log.ts';
 
 export interface EventLogFixture {
   log: EventLog;
@@ -104,6 +104,20 @@ export function describeEventLogContract(
       expect(await log.read(1, 1)).toEqual([{ offset: 2, event: events[1] }]);
       expect(await log.read(3, 10)).toEqual([]);
       expect(await log.head()).toBe(3);
+    });
+
+    it('reads as JSON text what read gives, JSON.stringify of each event', async () => {
+      const { log } = await openLog();
+      const events = [
+        storedEvent(randomUUID(), { properties: { big: 1e21, text: 'é😀\u0000' } }),
+        storedEvent(randomUUID()),
+      ];
+      await log.append({ events, deadLetters: [] });
+      const raw = await readRawRecords(log, 0, 10);
+      expect(raw).toEqual(
+        (await log.read(0, 10)).map(({ offset, event }) => ({ offset, body: JSON.stringify(event) })),
+      );
+      expect(await readRawRecords(log, 1, 10)).toEqual(raw.slice(1));
     });
 
     it('gives later appends higher offsets, concurrent or not, and across a reopen', async () => {

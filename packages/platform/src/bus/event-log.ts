@@ -41,6 +41,12 @@ export interface LogRecord {
   event: StoredEvent;
 }
 
+/** A log record as the log keeps it: the event as JSON text (`JSON.stringify` of the `StoredEvent`), unparsed. */
+export interface RawLogRecord {
+  offset: number;
+  body: string;
+}
+
 export interface DeadLetterQuery {
   reason?: DeadLetterReason;
   /** Only those not yet replayed. */
@@ -73,6 +79,11 @@ export interface EventLog {
   readonly partitions: number;
   /** Records with offset > `after`, ascending, at most `limit`; with `partition`, only those of that partition. */
   read(after: number, limit: number, partition?: number): Promise<LogRecord[]>;
+  /**
+   * What `read` returns, as the stored JSON text without parsing it, for consumers that hand the text to an engine
+   * that parses it itself (DuckDB). Optional: `readRawRecords` falls back on `read` and `JSON.stringify`.
+   */
+  readRaw?(after: number, limit: number, partition?: number): Promise<RawLogRecord[]>;
   /** The highest offset appended so far (0 when empty). */
   head(): Promise<number>;
   commitOffset(consumer: string, offset: number): Promise<void>;
@@ -112,6 +123,18 @@ export function checkPartition(partition: number | undefined, partitions: number
       `Partition ${partition} does not exist: this event log has partitions 0 to ${partitions - 1}.`,
     );
   }
+}
+
+/** `log.readRaw`, or `read` with each event turned back into JSON text for a log without it. */
+export async function readRawRecords(
+  log: Pick<EventLog, 'read' | 'readRaw'>,
+  after: number,
+  limit: number,
+  partition?: number,
+): Promise<RawLogRecord[]> {
+  if (log.readRaw) return log.readRaw(after, limit, partition);
+  const records = await log.read(after, limit, partition);
+  return records.map((record) => ({ offset: record.offset, body: JSON.stringify(record.event) }));
 }
 
 const requiredDeadLetterFields = ['reason', 'message', 'raw', 'sourceId', 'receivedAt'] as const;

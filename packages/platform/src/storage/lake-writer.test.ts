@@ -149,6 +149,41 @@ describe('LakeWriter', () => {
     expect(row).toEqual([3]);
   });
 
+  it('writes from the JSON text the files it writes from parsed records, a refused batch included', async () => {
+    const records = Array.from({ length: 120 }, (_, i) => ({ offset: i + 1, event: storedEvent(i + 1) }));
+    records[70]!.event.sentAt = '2026-11-27T01:30:00.250+03:00'; // refused by the JSON path: that batch is parsed
+    const batches = [records.slice(0, 60), records.slice(60)];
+    const byRecords = await openWriter({ lake: new FsLakeStore(path.join(dir, 'by-records')) });
+    for (const batch of batches) await byRecords.write(batch);
+    const byText = await openWriter();
+    for (const batch of batches) {
+      await byText.writeRaw(batch.map(({ offset, event }) => ({ offset, body: JSON.stringify(event) })));
+    }
+    const files = async (root: string) =>
+      (await fs.promises.readdir(root, { recursive: true })).filter((f) => f.endsWith('.parquet')).sort();
+    expect(await files(path.join(dir, 'lake'))).toEqual(await files(path.join(dir, 'by-records')));
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      const contents = async (root: string) => {
+        const from = `read_parquet('${root}/events/*/*.parquet', hive_partitioning = false)`;
+        const rows = await connection.runAndReadAll(
+          `SELECT COLUMNS(*)::VARCHAR FROM ${from} ORDER BY log_offset`,
+        );
+        const types = await connection.runAndReadAll(
+          `SELECT name, type, logical_type::VARCHAR FROM parquet_schema('${root}/events/*/*.parquet')`,
+        );
+        return { rows: rows.getRows(), types: types.getRows() };
+      };
+      const expected = await contents(path.join(dir, 'by-records'));
+      expect(expected.rows).toHaveLength(120);
+      expect(await contents(path.join(dir, 'lake'))).toEqual(expected);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  });
+
   it('rewrites a batch that crashed between moving its files into the lake and committing its offset', async () => {
     await append(1, 60);
     await (await openWriter({ batchSize: 30 })).drain();

@@ -12,11 +12,13 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { StoredEvent } from '@deepref/schema';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import type { EventLog, LogRecord } from '../bus/event-log.ts';
+import { type EventLog, type LogRecord, type RawLogRecord, readRawRecords } from '../bus/event-log.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { EventDataClass } from '../privacy/retention/retention-policy.ts';
 import { appendEventRows, discardAppender, eventsTableSql } from './duckdb/duckdb-event-rows.ts';
+import { insertEventsFromJson } from './duckdb/duckdb-staged-events.ts';
 import { partitionColumn } from './event-columns.ts';
 import { expireLakeEvents } from './lake-retention.ts';
 import type { LakeStore } from './lake-store.ts';
@@ -103,6 +105,18 @@ export function supersededFiles(files: readonly LakeFile[]): LakeFile[] {
   );
 }
 
+/** Appends the records' rows to the writer's `batch` table. */
+async function appendBatchRows(connection: DuckDBConnection, records: readonly LogRecord[]): Promise<void> {
+  const appender = await connection.createAppender('batch');
+  try {
+    await appendEventRows(appender, records);
+  } catch (error) {
+    discardAppender(appender);
+    throw error;
+  }
+  appender.closeSync();
+}
+
 export class LakeWriter {
   readonly #log: EventLog;
   readonly #lake: LakeStore;
@@ -133,13 +147,14 @@ export class LakeWriter {
     this.#onError = options.onError ?? ((error) => console.error('deepref: lake compaction failed:', error));
     this.#instance = instance;
     this.#connection = connection;
-    this.consumer = runConsumer({
+    this.consumer = runConsumer<RawLogRecord>({
       name: lakeConsumer,
       log: options.log,
       batchSize: options.batchSize ?? 50_000,
       idleMs: options.idleMs ?? 10_000,
       startAfter: () => options.log.committedOffset(lakeConsumer),
-      handle: (records) => this.write(records),
+      read: (after, limit) => readRawRecords(options.log, after, limit),
+      handle: (records) => this.writeRaw(records),
       ...(options.metrics ? { onProgress: progressToMetrics(options.metrics) } : {}),
       ...(options.onError ? { onError: options.onError } : {}),
     });
@@ -199,10 +214,34 @@ export class LakeWriter {
 
   /** Writes one batch (ascending offsets) as a file per date, then commits its last offset in the log. */
   write(records: LogRecord[]): Promise<void> {
-    return this.#exclusive(() => this.#write(records));
+    return this.#exclusive(() => this.#write(records, (connection) => appendBatchRows(connection, records)));
   }
 
-  async #write(records: LogRecord[]): Promise<void> {
+  /**
+   * `write` from the log's JSON text: DuckDB makes the rows (duckdb-staged-events.ts). A batch it refuses (a time
+   * in a form the collector does not write, text its JSON reader rejects) is parsed and written as `write` does.
+   */
+  writeRaw(records: RawLogRecord[]): Promise<void> {
+    return this.#exclusive(() =>
+      this.#write(records, async (connection) => {
+        try {
+          await insertEventsFromJson(connection, 'batch', records);
+        } catch {
+          await connection.run('DELETE FROM batch');
+          const parsed = records.map(({ offset, body }) => ({
+            offset,
+            event: JSON.parse(body) as StoredEvent,
+          }));
+          await appendBatchRows(connection, parsed);
+        }
+      }),
+    );
+  }
+
+  async #write(
+    records: readonly { offset: number }[],
+    fill: (connection: DuckDBConnection) => Promise<void>,
+  ): Promise<void> {
     const first = records[0];
     const last = records.at(-1);
     if (first === undefined || last === undefined) return;
@@ -213,14 +252,7 @@ export class LakeWriter {
     const partitions: string[] = [];
     try {
       await this.#connection.run('DELETE FROM batch');
-      const appender = await this.#connection.createAppender('batch');
-      try {
-        await appendEventRows(appender, records);
-      } catch (error) {
-        discardAppender(appender);
-        throw error;
-      }
-      appender.closeSync();
+      await fill(this.#connection);
       await this.#connection.run(
         `COPY batch TO ${sqlString(folder)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (${partitionColumn}))`,
       );

@@ -16,9 +16,15 @@ export interface ConsumerProgress {
   records: number;
 }
 
-export interface LogConsumerOptions {
+/** What a consumer reads: the log's parsed records by default, or anything else keyed by offset (`read`). */
+export interface LogConsumerOptions<R extends { offset: number } = LogRecord> {
   name: string;
   log: Pick<EventLog, 'read' | 'head'>;
+  /**
+   * How to read up to `limit` records after `after`, ascending (default `log.read`), e.g. `readRawRecords` for a
+   * sink that takes the log's JSON text. Required when the records are not `LogRecord`s.
+   */
+  read?: (after: number, limit: number) => Promise<R[]>;
   /** Most records per batch. */
   batchSize: number;
   /**
@@ -32,7 +38,7 @@ export interface LogConsumerOptions {
   /** Where the sink got to: the offset after which to read, on start and again after every failure. */
   startAfter: () => Promise<number>;
   /** Processes one batch (ascending offsets); resolves once the sink has it durably. */
-  handle: (records: LogRecord[]) => Promise<void>;
+  handle: (records: R[]) => Promise<void>;
   onProgress?: (progress: ConsumerProgress) => void;
   /**
    * Called each time the loop finds itself caught up with the log, in turn with the batches (never while one is
@@ -64,8 +70,13 @@ function defaultOnError(error: unknown, consumer: string): void {
   console.error(`deepref: consumer ${consumer} failed a batch and will retry it:`, error);
 }
 
-export function runConsumer(options: LogConsumerOptions): LogConsumer {
+export function runConsumer<R extends { offset: number } = LogRecord>(
+  options: LogConsumerOptions<R>,
+): LogConsumer {
   const { name, log, batchSize, idleMs, startAfter, handle } = options;
+  const read =
+    options.read ??
+    ((after: number, limit: number) => log.read(after, limit) as Promise<unknown> as Promise<R[]>);
   const onError = options.onError ?? defaultOnError;
   const retryMs = options.retryMs ?? 1_000;
   const readChunk = Math.max(1, Math.min(options.readChunk ?? 1_000, batchSize));
@@ -77,14 +88,14 @@ export function runConsumer(options: LogConsumerOptions): LogConsumer {
   let turns: Promise<unknown> = Promise.resolve();
 
   /** Up to `batchSize` records after `after`, read `readChunk` at a time with the event loop let through between. */
-  async function readBatch(after: number): Promise<LogRecord[]> {
-    const records = await log.read(after, readChunk);
+  async function readBatch(after: number): Promise<R[]> {
+    const records = await read(after, readChunk);
     // A short read means the log has nothing more for now.
     let full = records.length === readChunk;
     while (full && records.length < batchSize) {
       await yieldToLoop();
       const want = Math.min(readChunk, batchSize - records.length);
-      const chunk = await log.read(records.at(-1)!.offset, want);
+      const chunk = await read(records.at(-1)!.offset, want);
       for (const record of chunk) records.push(record);
       full = chunk.length === want;
     }

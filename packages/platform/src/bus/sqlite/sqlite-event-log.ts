@@ -21,6 +21,7 @@ import type {
   DeadLetterStore,
   EventLog,
   LogRecord,
+  RawLogRecord,
   SubjectRecords,
 } from '../event-log.ts';
 import { checkDeadLetter, checkPartition } from '../event-log.ts';
@@ -160,6 +161,19 @@ class SqliteLogReader implements SqliteEventLogReader {
       const [offset, body] = rows[i]!;
       // An empty body is an erased subject's event kept only to hold the newest offset (sqlite-subject-erasure.ts).
       if (body !== '') records[n++] = { offset, event: JSON.parse(body) as StoredEvent };
+    }
+    records.length = n;
+    return records;
+  }
+
+  async readRaw(after: number, limit: number, partition?: number): Promise<RawLogRecord[]> {
+    checkPartition(partition, this.partitions);
+    const rows = this.readStatement.all(after, limit);
+    const records: RawLogRecord[] = new Array(rows.length);
+    let n = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const [offset, body] = rows[i]!;
+      if (body !== '') records[n++] = { offset, body }; // '' is an erased event, as in `read`
     }
     records.length = n;
     return records;

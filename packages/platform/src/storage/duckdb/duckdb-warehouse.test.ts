@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { LogRecord, RawLogRecord } from '../../bus/event-log.ts';
 import { DeeprefError } from '../../errors.ts';
 import { logRecords } from '../test-events.ts';
 import { type DuckdbWarehouse, openDuckdbWarehouse } from './duckdb-warehouse.ts';
@@ -110,6 +111,53 @@ describe('DuckDB appender', () => {
       connection.closeSync();
       instance.closeSync();
     }
+  });
+});
+
+describe('DuckdbWarehouse loadRaw', () => {
+  const raw = (records: LogRecord[]): RawLogRecord[] =>
+    records.map(({ offset, event }) => ({ offset, body: JSON.stringify(event) }));
+  const allRows = async (target: DuckdbWarehouse) =>
+    (await target.query('SELECT * FROM events ORDER BY log_offset')).rows;
+
+  /** The rows `load` makes of `batches` and their offset, in a warehouse of their own. */
+  async function loadedByRows(batches: LogRecord[][]): Promise<{ rows: unknown[][]; offset: number }> {
+    const reference = await openDuckdbWarehouse(':memory:');
+    try {
+      for (const batch of batches) await reference.load('warehouse', batch);
+      return { rows: await allRows(reference), offset: await reference.loadedOffset('warehouse') };
+    } finally {
+      await reference.close();
+    }
+  }
+
+  it('stores the rows load stores, once per offset, however batches repeat', async () => {
+    const batches = [logRecords(1, 30), logRecords(20, 30), logRecords(1, 10), logRecords(60, 5)];
+    for (const batch of batches) await warehouse.loadRaw('warehouse', raw(batch));
+    const rows = await allRows(warehouse);
+    expect(rows).toHaveLength(54);
+    expect({ rows, offset: await warehouse.loadedOffset('warehouse') }).toEqual(await loadedByRows(batches));
+  });
+
+  it('loads a batch the JSON path refuses as load does (a time in another offset)', async () => {
+    const records = logRecords(1, 5);
+    records[2]!.event.originalTimestamp = '2026-11-27T01:30:00.250+03:00';
+    await warehouse.loadRaw('warehouse', raw(records));
+    const expected = await loadedByRows([records]);
+    expect(expected.rows[2]).toContain('2026-11-26T22:30:00.250Z');
+    expect({ rows: await allRows(warehouse), offset: await warehouse.loadedOffset('warehouse') }).toEqual(
+      expected,
+    );
+  });
+
+  it('stores none of a batch it cannot read, nor its offset', async () => {
+    const records = raw(logRecords(1, 5));
+    records[3]!.body = '{"eventId":';
+    await expect(warehouse.loadRaw('warehouse', records)).rejects.toThrow(SyntaxError);
+    expect(await allRows(warehouse)).toEqual([]);
+    expect(await warehouse.loadedOffset('warehouse')).toBe(0);
+    await warehouse.loadRaw('warehouse', raw(logRecords(1, 5)));
+    expect(await allRows(warehouse)).toHaveLength(5);
   });
 });
 

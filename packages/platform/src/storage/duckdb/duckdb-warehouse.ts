@@ -1,11 +1,12 @@
 /**
- * The warehouse on DuckDB, one file with no server (the embedded default). Loads go through DuckDB's appender
- * inside a transaction that also stores the consumer's offset, so a crash at any point leaves either the whole
- * batch with its offset or neither. Operator SQL runs under three locks: only statements DuckDB itself types as
+ * The warehouse on DuckDB, one file with no server (the embedded default). Loads go in (from the log's JSON text,
+ * `loadRaw`, or through DuckDB's appender, `load`) inside a transaction that also stores the consumer's offset, so
+ * a crash at any point leaves either the whole batch with its offset or neither. Operator SQL runs under three locks: only statements DuckDB itself types as
  * SELECT or EXPLAIN, inside a read-only transaction, on an instance with file and network access turned off.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { StoredEvent } from '@deepref/schema';
 import {
   type DuckDBConnection,
   DuckDBInstance,
@@ -13,11 +14,12 @@ import {
   type DuckDBValue,
   StatementType,
 } from '@duckdb/node-api';
-import type { LogRecord } from '../../bus/event-log.ts';
+import type { LogRecord, RawLogRecord } from '../../bus/event-log.ts';
 import { DeeprefError } from '../../errors.ts';
 import type { QueryResult, SqlStatement, Warehouse } from '../warehouse.ts';
 import { appendEventRows, discardAppender, eventsTableSql } from './duckdb-event-rows.ts';
 import { queryResult } from './duckdb-results.ts';
+import { insertEventsFromJson } from './duckdb-staged-events.ts';
 
 export interface DuckdbWarehouseOptions {
   /**
@@ -74,8 +76,8 @@ function bindable(value: unknown): DuckDBValue {
 }
 
 /** Records above `after`, strictly ascending: repeats inside a batch and replays of loaded offsets drop out. */
-function recordsAfter(records: readonly LogRecord[], after: number): LogRecord[] {
-  const fresh: LogRecord[] = [];
+function recordsAfter<R extends { offset: number }>(records: readonly R[], after: number): R[] {
+  const fresh: R[] = [];
   let last = after;
   for (const record of records) {
     if (record.offset > last) {
@@ -84,6 +86,19 @@ function recordsAfter(records: readonly LogRecord[], after: number): LogRecord[]
     }
   }
   return fresh;
+}
+
+/** Appends the records' rows to `events` in the writer's open transaction: ROLLBACK discards them (tested). */
+async function appendRows(writer: DuckDBConnection, records: LogRecord[]): Promise<void> {
+  const appender = await writer.createAppender('events');
+  try {
+    await appendEventRows(appender, records);
+    appender.flushSync();
+  } catch (error) {
+    discardAppender(appender);
+    throw error;
+  }
+  appender.closeSync();
 }
 
 export class DuckdbWarehouse implements Warehouse {
@@ -139,38 +154,58 @@ export class DuckdbWarehouse implements Warehouse {
   async load(consumer: string, records: LogRecord[]): Promise<void> {
     if (this.#closed) throw new Error('The warehouse is closed');
     if (records.length === 0) return;
+    await this.#exclusive(() => this.#loadInTransaction(consumer, records, appendRows));
+  }
+
+  /**
+   * `load` from the log's JSON text: DuckDB makes the rows (duckdb-staged-events.ts). A batch it refuses (a time
+   * in a form the collector does not write, text its JSON reader rejects) is parsed and loaded as `load` does.
+   */
+  async loadRaw(consumer: string, records: RawLogRecord[]): Promise<void> {
+    if (this.#closed) throw new Error('The warehouse is closed');
+    if (records.length === 0) return;
     await this.#exclusive(async () => {
-      const writer = this.#writer;
-      await writer.run('BEGIN TRANSACTION');
       try {
-        const fresh = recordsAfter(records, await storedOffset(writer, consumer));
-        const last = fresh.at(-1);
-        if (last === undefined) {
-          await writer.run('ROLLBACK');
-          return;
-        }
-        // The appender joins the connection's open transaction: ROLLBACK discards its rows (tested).
-        const appender = await writer.createAppender('events');
-        try {
-          await appendEventRows(appender, fresh);
-          appender.flushSync();
-        } catch (error) {
-          discardAppender(appender);
-          throw error;
-        }
-        appender.closeSync();
-        await writer.run(
-          `INSERT INTO _consumer_offsets VALUES ($1, $2)
-           ON CONFLICT (consumer) DO UPDATE SET log_offset = excluded.log_offset`,
-          [consumer, BigInt(last.offset)],
+        await this.#loadInTransaction(consumer, records, (writer, fresh) =>
+          insertEventsFromJson(writer, 'events', fresh),
         );
-        await writer.run('COMMIT');
-      } catch (error) {
-        // A failed COMMIT has already rolled back, and then ROLLBACK has nothing to undo.
-        await writer.run('ROLLBACK').catch(() => undefined);
-        throw error;
+      } catch {
+        const parsed = records.map(({ offset, body }) => ({
+          offset,
+          event: JSON.parse(body) as StoredEvent,
+        }));
+        await this.#loadInTransaction(consumer, parsed, appendRows);
       }
     });
+  }
+
+  /** One load: the records above the stored offset, inserted by `insert`, and the new offset, in one transaction. */
+  async #loadInTransaction<R extends { offset: number }>(
+    consumer: string,
+    records: readonly R[],
+    insert: (writer: DuckDBConnection, fresh: R[]) => Promise<void>,
+  ): Promise<void> {
+    const writer = this.#writer;
+    await writer.run('BEGIN TRANSACTION');
+    try {
+      const fresh = recordsAfter(records, await storedOffset(writer, consumer));
+      const last = fresh.at(-1);
+      if (last === undefined) {
+        await writer.run('ROLLBACK');
+        return;
+      }
+      await insert(writer, fresh);
+      await writer.run(
+        `INSERT INTO _consumer_offsets VALUES ($1, $2)
+         ON CONFLICT (consumer) DO UPDATE SET log_offset = excluded.log_offset`,
+        [consumer, BigInt(last.offset)],
+      );
+      await writer.run('COMMIT');
+    } catch (error) {
+      // A failed COMMIT has already rolled back, and then ROLLBACK has nothing to undo.
+      await writer.run('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
   }
 
   async loadedOffset(consumer: string): Promise<number> {

@@ -1,0 +1,216 @@
+import type { StoredEvent } from '@deepref/schema';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LogRecord, RawLogRecord } from '../../bus/event-log.ts';
+import { eventColumns } from '../event-columns.ts';
+import { storedEvent } from '../test-events.ts';
+import { appendEventRows, eventsTableSql } from './duckdb-event-rows.ts';
+import { insertEventsFromJson } from './duckdb-staged-events.ts';
+
+let instance: DuckDBInstance;
+let connection: DuckDBConnection;
+
+beforeAll(async () => {
+  instance = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false' });
+  connection = await instance.connect();
+  await connection.run("SET TimeZone = 'UTC'");
+  await connection.run(eventsTableSql('by_rows'));
+  await connection.run(eventsTableSql('by_json'));
+});
+
+afterAll(() => {
+  connection.closeSync();
+  instance.closeSync();
+});
+
+const asText = eventColumns.map((c) => `CAST("${c.name}" AS VARCHAR)`).join(', ');
+
+async function tableRows(table: string): Promise<unknown[][]> {
+  return (await connection.runAndReadAll(`SELECT ${asText} FROM ${table}`)).getRows();
+}
+
+/** The rows `appendEventRows` makes of `bodies` (parsed as the log's `read` parses them) and those of the JSON path. */
+async function bothWays(bodies: string[]): Promise<{ byRows: unknown[][]; byJson: unknown[][] | Error }> {
+  const raw: RawLogRecord[] = bodies.map((body, i) => ({ offset: i + 1, body }));
+  const parsed: LogRecord[] = raw.map(({ offset, body }) => ({ offset, event: JSON.parse(body) }));
+  await connection.run('DELETE FROM by_rows');
+  await connection.run('DELETE FROM by_json');
+  const appender = await connection.createAppender('by_rows');
+  await appendEventRows(appender, parsed);
+  appender.closeSync();
+  let byJson: unknown[][] | Error;
+  try {
+    await insertEventsFromJson(connection, 'by_json', raw);
+    byJson = await tableRows('by_json');
+  } catch (error) {
+    byJson = error as Error;
+  }
+  return { byRows: await tableRows('by_rows'), byJson };
+}
+
+// Text with what is hardest to carry through: NUL, other control characters, quotes, backslashes, astral characters.
+const text = fc.string({
+  unit: fc.oneof(
+    fc.constantFrom('\u0000', '\u001f', '"', '\\', '/', '\u2028', '😀', 'é', 'e+', ',', '}', ']', '{', ':'),
+    fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }),
+  ),
+  maxLength: 12,
+});
+const loneSurrogate = fc.constantFrom('\ud800', '\udbff', '\udc00', '\udfff');
+const anyText = fc.oneof(
+  { arbitrary: text, weight: 40 },
+  { arbitrary: fc.tuple(text, loneSurrogate).map(([a, b]) => a + b), weight: 1 },
+);
+const number = fc.oneof(
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.constantFrom(1e21, 1.5e-7, 12345678901234567000, 123456789012345680000, 2 ** 53 + 2, -1e308, 5e-324),
+  fc.integer(),
+);
+function jsonOf(str: fc.Arbitrary<string>, num = number): fc.Arbitrary<Record<string, unknown>> {
+  return fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small' },
+      num,
+      str,
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(tie('value'), { maxLength: 3 }),
+      tie('object'),
+    ),
+    object: fc.dictionary(str, tie('value'), { maxKeys: 4 }),
+  })).object as fc.Arbitrary<Record<string, unknown>>;
+}
+// What DuckDB writes as JavaScript does: no control characters in strings (it writes \u001F for \u001f), no
+// numbers of 1e21 and more (it writes 1e21 for 1e+21).
+const plainJson = jsonOf(
+  text.filter((t) => ![...t].some((c) => c.charCodeAt(0) < 0x20)),
+  fc.oneof(fc.double({ min: -1e20, max: 1e20, noNaN: true }), fc.integer(), fc.constantFrom(1.5e-7, 5e-324)),
+);
+
+const canonicalTime = fc
+  .date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true })
+  .map((d) => d.toISOString());
+const anyTime = fc.oneof(
+  { arbitrary: canonicalTime, weight: 12 },
+  canonicalTime.map((t) => t.replace('.000Z', 'Z')),
+  canonicalTime.map((t) => t.replace('Z', '123456Z')),
+  canonicalTime.map((t) => t.replace('Z', '+05:30')),
+  fc.constantFrom(
+    '2026-02-29T00:00:00.000Z',
+    '2028-02-29T00:00:00.000Z',
+    '2026-12-31T23:59:60.000Z',
+    '2026-11-27T24:00:00.000Z',
+    '0000-02-29T00:00:00.000Z',
+    '2026-11-27T10:00:00.1234567891Z',
+    '2026-11-27T10:00Z',
+    'yesterday',
+  ),
+);
+
+function eventOf(
+  time: fc.Arbitrary<string>,
+  str: fc.Arbitrary<string>,
+  json = jsonOf(str),
+): fc.Arbitrary<StoredEvent> {
+  const optional = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
+  return fc
+    .record({
+      eventId: str,
+      type: fc.constantFrom('track', 'page', 'identify'),
+      eventName: str,
+      timestamp: time,
+      originalTimestamp: time,
+      sentAt: optional(time),
+      receivedAt: time,
+      sessionId: optional(str),
+      userId: optional(str),
+      anonymousId: optional(str),
+      groupId: optional(str),
+      previousId: optional(str),
+      properties: json,
+      traits: optional(json),
+      context: optional(json),
+      integrations: optional(json),
+      sourceId: str,
+      device: fc.record({
+        browser: optional(str),
+        browserVersion: optional(str),
+        os: optional(str),
+        osVersion: optional(str),
+        deviceType: str,
+      }),
+      ip: optional(str),
+    })
+    .map((event) => JSON.parse(JSON.stringify(event)) as StoredEvent);
+}
+
+describe('insertEventsFromJson', () => {
+  it('makes the rows appendEventRows makes, for events as the collector stores them', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(eventOf(canonicalTime, text, plainJson), { minLength: 1, maxLength: 20 }),
+        async (events) => {
+          const { byRows, byJson } = await bothWays(events.map((event) => JSON.stringify(event)));
+          expect(byJson).toEqual(byRows);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  /** Asserts the JSON path gives the same rows or refuses, and says how often it refused. */
+  async function sameOrRefused(events: fc.Arbitrary<StoredEvent>): Promise<number> {
+    let refused = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(events, { minLength: 1, maxLength: 3 }), async (batch) => {
+        const { byRows, byJson } = await bothWays(batch.map((event) => JSON.stringify(event)));
+        if (byJson instanceof Error) refused++;
+        else expect(byJson).toEqual(byRows);
+      }),
+      { numRuns: 150 },
+    );
+    return refused;
+  }
+
+  it('makes the same rows or refuses the batch, for any JSON in the members', async () => {
+    const refused = await sameOrRefused(eventOf(canonicalTime, text));
+    expect(refused).toBeGreaterThan(5);
+    expect(refused).toBeLessThan(145);
+  });
+
+  it('makes the same rows or refuses the batch, for times in any form', async () => {
+    const refused = await sameOrRefused(eventOf(anyTime, text, plainJson));
+    // Both outcomes must occur, or the property says little.
+    expect(refused).toBeGreaterThan(5);
+    expect(refused).toBeLessThan(145);
+  });
+
+  it('makes the same rows or refuses the batch, for text with lone surrogates', async () => {
+    const refused = await sameOrRefused(eventOf(canonicalTime, anyText, plainJson));
+    expect(refused).toBeGreaterThan(5);
+    expect(refused).toBeLessThan(145);
+  });
+
+  it('refuses a time in another offset rather than convert it differently', async () => {
+    const body = JSON.stringify(storedEvent(1, { originalTimestamp: '2026-11-27T01:30:00+03:00' }));
+    const { byJson } = await bothWays([body]);
+    expect(byJson).toBeInstanceOf(Error);
+  });
+
+  it('refuses a member it would write otherwise than JSON.stringify did', async () => {
+    for (const properties of [{ big: 1e21 }, { control: '\u001f' }]) {
+      const { byRows, byJson } = await bothWays([JSON.stringify(storedEvent(1, { properties }))]);
+      expect(byJson).toBeInstanceOf(Error);
+      expect(byRows[0]).toContain(JSON.stringify(properties));
+    }
+  });
+
+  it('keeps a batch in offset order and leaves nothing staged', async () => {
+    const bodies = Array.from({ length: 2_500 }, (_, i) => JSON.stringify(storedEvent(i)));
+    const { byRows, byJson } = await bothWays(bodies);
+    expect(byJson).toEqual(byRows);
+    const staged = await connection.runAndReadAll('SELECT count(*) FROM staged_events');
+    expect(staged.getRows()[0]![0]).toBe(0n);
+  });
+});
