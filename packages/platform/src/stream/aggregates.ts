@@ -20,10 +20,18 @@ export interface Accumulator {
   toJSON(): unknown;
 }
 
+/**
+ * The aggregates whose state is a few numbers, which pane windows keep in flat arrays rather than in accumulator
+ * objects (`windowed-aggregation.ts`), with the same results and the same checkpoint form as their accumulators.
+ */
+export type FlatKind = 'count' | 'countValues' | 'sum' | 'avg' | 'min' | 'max';
+
 export interface AggregateSpec<In> {
   readonly kind: string;
   /** Undefined only for `count()`, which counts inputs. */
   readonly of: ValueOf<In> | undefined;
+  /** Set by `count`, `sum`, `avg`, `min` and `max`: the flat form of its state. */
+  readonly flat?: FlatKind;
   create(): Accumulator;
   restore(snapshot: unknown): Accumulator;
 }
@@ -33,8 +41,9 @@ function spec<In>(
   of: ValueOf<In> | undefined,
   create: () => Accumulator,
   restore: (snapshot: unknown) => Accumulator,
+  flat?: FlatKind,
 ): AggregateSpec<In> {
-  return { kind, of, create, restore };
+  return flat ? { kind, of, flat, create, restore } : { kind, of, create, restore };
 }
 
 class CountAccumulator implements Accumulator {
@@ -64,6 +73,7 @@ export function count<In>(of?: ValueOf<In>): AggregateSpec<In> {
     of,
     () => new CountAccumulator(0, all),
     (s) => new CountAccumulator(s as number, all),
+    all ? 'count' : 'countValues',
   );
 }
 
@@ -100,6 +110,7 @@ export function sum<In>(of: ValueOf<In>): AggregateSpec<In> {
     of,
     () => new SumAccumulator(),
     (s) => new SumAccumulator(...(s as [number, number])),
+    'sum',
   );
 }
 
@@ -110,6 +121,7 @@ export function avg<In>(of: ValueOf<In>): AggregateSpec<In> {
     of,
     () => new SumAccumulator(0, 0, true),
     (s) => new SumAccumulator(...(s as [number, number]), true),
+    'avg',
   );
 }
 
@@ -139,6 +151,7 @@ export function min<In>(of: ValueOf<In>): AggregateSpec<In> {
     of,
     () => new ExtremeAccumulator(false),
     (s) => new ExtremeAccumulator(false, s as number | null),
+    'min',
   );
 }
 
@@ -148,6 +161,7 @@ export function max<In>(of: ValueOf<In>): AggregateSpec<In> {
     of,
     () => new ExtremeAccumulator(true),
     (s) => new ExtremeAccumulator(true, s as number | null),
+    'max',
   );
 }
 
@@ -206,6 +220,12 @@ export function last<In>(of: ValueOf<In>): AggregateSpec<In> {
 export const defaultExactDistinct = 10_000;
 
 class DistinctAccumulator implements Accumulator {
+  /**
+   * The sketch of `exact`, made when first merged into a sketch and kept until the next add: a pane merged into
+   * many hopping windows hashes its values once. Never modified once made.
+   */
+  #exactSketch: HyperLogLog | undefined;
+
   // Exactly one of `exact` and `sketch` is set (no parameter defaults: undefined would select them).
   constructor(
     private readonly threshold: number,
@@ -217,25 +237,49 @@ class DistinctAccumulator implements Accumulator {
     const text = typeof value === 'string' ? value : String(value);
     if (this.exact) {
       this.exact.add(text);
+      this.#exactSketch = undefined;
       if (this.exact.size > this.threshold) this.#toSketch();
     } else {
       this.sketch!.add(text);
     }
   }
-  #toSketch(): void {
-    const sketch = new HyperLogLog();
-    for (const v of this.exact!) sketch.add(v);
-    this.sketch = sketch;
-    this.exact = undefined;
+  #sketchOfExact(): HyperLogLog {
+    if (!this.#exactSketch) {
+      const sketch = new HyperLogLog();
+      for (const v of this.exact!) sketch.add(v);
+      this.#exactSketch = sketch;
+    }
+    return this.#exactSketch;
   }
+  #toSketch(): void {
+    const cached = this.#exactSketch;
+    this.sketch = cached ? new HyperLogLog(cached.registers.slice()) : this.#sketchOfExact();
+    this.exact = undefined;
+    this.#exactSketch = undefined;
+  }
+  /** The union, exact while it holds at most `threshold` values; past that, the sketch of the union. */
   merge(other: Accumulator): void {
     const o = other as DistinctAccumulator;
-    if (o.exact) {
-      for (const v of o.exact) this.add(v);
+    if (o.exact && this.exact) {
+      if (this.exact.size === 0) {
+        this.exact = new Set(o.exact);
+        this.#exactSketch = o.#exactSketch;
+        return;
+      }
+      this.#exactSketch = undefined;
+      for (const v of o.exact) {
+        this.exact.add(v);
+        if (this.exact.size > this.threshold) {
+          // The rest of o's values go into the sketch: merging o's whole sketch adds them (and repeats the others).
+          this.#toSketch();
+          this.sketch!.merge(o.#sketchOfExact());
+          return;
+        }
+      }
       return;
     }
     if (this.exact) this.#toSketch();
-    this.sketch!.merge(o.sketch!);
+    this.sketch!.merge(o.exact ? o.#sketchOfExact() : o.sketch!);
   }
   result(): number {
     return this.exact ? this.exact.size : this.sketch!.estimate();

@@ -5,7 +5,7 @@
  * last record it took, is one JSON snapshot: restored, it goes on exactly as if it had never stopped.
  */
 import type { LogRecord } from '../bus/event-log.ts';
-import { EventTimeline, type EventTimePolicy, type EventTimeSnapshot } from './event-time.ts';
+import { EventTimeline, type EventTimePolicy, type EventTimeSnapshot, parseTime } from './event-time.ts';
 import { type AnyStreamJob, jobSignature, type WindowResult } from './stream-job.ts';
 import { WindowedAggregation } from './windowed-aggregation.ts';
 
@@ -82,9 +82,9 @@ export class StreamEngine {
       if (record.offset <= this.offset) continue;
       this.offset = record.offset;
       const event = record.event;
-      const eventTime = Date.parse(event.timestamp);
+      const eventTime = parseTime(event.timestamp);
       const backfillBefore = timeline.counts.backfill;
-      const time = timeline.admit(eventTime, Date.parse(event.receivedAt));
+      const time = timeline.admit(eventTime, parseTime(event.receivedAt));
       if (time === undefined) {
         if (timeline.counts.backfill !== backfillBefore) {
           this.#backfill.set(Math.floor(eventTime / DAY_MS) * DAY_MS, record.offset);

@@ -5,31 +5,31 @@
  * sliding windows, and the not-yet-final events and open session per key for session windows.
  *
  * Hopping windows are built from panes of gcd(size, hop), so an input updates one pane however many windows
- * hold it, and a window is the merge of its size/gcd panes when it closes.
+ * hold it, and a window is the merge of its size/gcd panes when it closes. A pane keeps its groups in slots: the
+ * key → slot map, and the state of count, sum, avg, min and max in one flat `Float64Array` (`FlatLayout`); only
+ * the other aggregates (distinct counts, percentiles, first/last) are accumulator objects.
  */
-import type { Accumulator, AggregateSpec, Scalar, Value } from './aggregates.ts';
+import type { Accumulator, AggregateResult, AggregateSpec, Scalar, Value } from './aggregates.ts';
 import type { AnyStreamJob, WindowResult } from './stream-job.ts';
 import { alignUp, gcd, sessionCutoff } from './windows.ts';
 
 type Input = never;
 type Snapshot = unknown;
 
-interface Group {
-  fields: string[];
-  accs: Accumulator[];
-}
-
 interface Item {
   t: number;
   values: Value[];
 }
 
+/** Receives one window's row: `results` holds each aggregate's result (read at once: the array is reused). */
+type Out = (key: string, fields: string[], results: AggregateResult[], start: number, end: number) => void;
+
+/** The group values of an input whose key is `key`. */
+type FieldsOf = (key: string, input: Input) => string[];
+
 interface Strategy {
   add(key: string, input: Input, time: number): void;
-  emit(
-    watermark: number,
-    out: (key: string, fields: string[], accs: Accumulator[], start: number, end: number) => void,
-  ): void;
+  emit(watermark: number, out: Out): void;
   openWindows(): number;
   toJSON(): Snapshot;
   restore(snapshot: Snapshot): void;
@@ -53,12 +53,33 @@ export class WindowedAggregation {
     this.#specs = Object.values(job.aggregates);
     this.#groupNames = Object.keys(job.groupBy);
     this.#groupOf = Object.values(job.groupBy);
-    const fieldsOf = (input: Input) => this.#groupOf.map((of) => String(of(input)));
+    const groupOf = this.#groupOf;
+    // With one group value the key is that value as text; with none, there are no fields.
+    const fieldsOf: FieldsOf =
+      groupOf.length === 1
+        ? (key) => [key]
+        : groupOf.length === 0
+          ? () => []
+          : (_, input) => groupOf.map((of) => String(of(input)));
+    // Panes hold many groups each: with one group value they keep no fields and read them from the key.
+    const paneFieldsOf = groupOf.length === 1 ? undefined : fieldsOf;
     const window = job.window;
     if (window.kind === 'tumbling') {
-      this.#strategy = new PaneWindows(this.#specs, fieldsOf, window.sizeMs, window.sizeMs, window.offsetMs);
+      this.#strategy = new PaneWindows(
+        this.#specs,
+        paneFieldsOf,
+        window.sizeMs,
+        window.sizeMs,
+        window.offsetMs,
+      );
     } else if (window.kind === 'hopping') {
-      this.#strategy = new PaneWindows(this.#specs, fieldsOf, window.sizeMs, window.hopMs, window.offsetMs);
+      this.#strategy = new PaneWindows(
+        this.#specs,
+        paneFieldsOf,
+        window.sizeMs,
+        window.hopMs,
+        window.offsetMs,
+      );
     } else if (window.kind === 'sliding') {
       this.#strategy = new SlidingWindows(this.#specs, fieldsOf, window.sizeMs);
     } else {
@@ -95,12 +116,13 @@ export class WindowedAggregation {
   emit(watermark: number): WindowResult[] {
     const rows: WindowResult[] = [];
     const job = this.job;
-    this.#strategy.emit(watermark, (key, fields, accs, start, end) => {
+    const names = this.#names;
+    this.#strategy.emit(watermark, (key, fields, results, start, end) => {
       let values: Record<string, Scalar> = {};
-      for (let i = 0; i < accs.length; i++) {
-        const result = accs[i]!.result();
+      for (let i = 0; i < results.length; i++) {
+        const result = results[i]!;
         if (result !== null && typeof result === 'object') Object.assign(values, result);
-        else values[this.#names[i]!] = result;
+        else values[names[i]!] = result;
       }
       if (job.derive) values = { ...values, ...job.derive(values, { start, end }) };
       const group: Record<string, string> = {};
@@ -137,6 +159,12 @@ function valuesOf(specs: AggregateSpec<Input>[], input: Input, time: number): Va
 
 function freshAccs(specs: AggregateSpec<Input>[]): Accumulator[] {
   return specs.map((s) => s.create());
+}
+
+/** Each accumulator's result, into `results`. */
+function resultsOf(accs: Accumulator[], results: AggregateResult[]): AggregateResult[] {
+  for (let i = 0; i < accs.length; i++) results[i] = accs[i]!.result();
+  return results;
 }
 
 function restoreAccs(specs: AggregateSpec<Input>[], snapshots: unknown[]): Accumulator[] {
@@ -190,74 +218,323 @@ class PendingEnds {
   }
 }
 
+// The state of one aggregate in a group: where it lives and how it is read.
+const COUNT = 0;
+const COUNT_VALUES = 1;
+const SUM = 2;
+const AVG = 3;
+const MIN = 4;
+const MAX = 5;
+const OBJECT = 6;
+const codeOf = { count: COUNT, countValues: COUNT_VALUES, sum: SUM, avg: AVG, min: MIN, max: MAX } as const;
+
+/**
+ * Where each aggregate of a job keeps a group's state in a pane: count, sum, avg, min and max as numbers in the
+ * pane's flat array (`width` per group: a count; a sum and its count of values; min/max, NaN for none yet), the
+ * others as accumulator objects (`objects` per group). Results and checkpoint form equal the accumulators'.
+ */
+class FlatLayout {
+  readonly codes: number[];
+  /** Offset in the group's numbers, or index among its objects. */
+  readonly at: number[];
+  readonly width: number;
+  readonly objects: number;
+
+  constructor(readonly specs: AggregateSpec<Input>[]) {
+    this.codes = [];
+    this.at = [];
+    let width = 0;
+    let objects = 0;
+    for (const spec of specs) {
+      const code = spec.flat === undefined ? OBJECT : codeOf[spec.flat];
+      this.codes.push(code);
+      if (code === OBJECT) {
+        this.at.push(objects++);
+      } else {
+        this.at.push(width);
+        width += code === SUM || code === AVG ? 2 : 1;
+      }
+    }
+    this.width = width;
+    this.objects = objects;
+  }
+
+  /** Sets the group at `base` in `nums` (and its objects) to empty. */
+  init(nums: Float64Array, base: number, objs: Accumulator[], objBase: number): void {
+    const { codes, at, specs } = this;
+    for (let i = 0; i < codes.length; i++) {
+      const code = codes[i]!;
+      if (code === OBJECT) objs[objBase + at[i]!] = specs[i]!.create();
+      else if (code === MIN || code === MAX) nums[base + at[i]!] = Number.NaN;
+      else if (code === SUM || code === AVG) {
+        nums[base + at[i]!] = 0;
+        nums[base + at[i]! + 1] = 0;
+      } else nums[base + at[i]!] = 0;
+    }
+  }
+
+  add(
+    nums: Float64Array,
+    base: number,
+    objs: Accumulator[],
+    objBase: number,
+    input: Input,
+    time: number,
+  ): void {
+    const { codes, at, specs } = this;
+    for (let i = 0; i < codes.length; i++) {
+      const code = codes[i]!;
+      const k = base + at[i]!;
+      if (code === COUNT) {
+        nums[k]! += 1;
+        continue;
+      }
+      const value = specs[i]!.of?.(input, time);
+      if (code === OBJECT) {
+        objs[objBase + at[i]!]!.add(value, time);
+      } else if (code === SUM || code === AVG) {
+        if (typeof value === 'number' && Number.isFinite(value)) {
+          nums[k]! += value;
+          nums[k + 1]! += 1;
+        }
+      } else if (code === MIN || code === MAX) {
+        if (typeof value === 'number' && !Number.isNaN(value)) {
+          const current = nums[k]!;
+          if (Number.isNaN(current) || (code === MAX ? value > current : value < current)) nums[k] = value;
+        }
+      } else if (value !== null && value !== undefined) {
+        nums[k]! += 1;
+      }
+    }
+  }
+
+  /** Folds the group at `fromBase` (a later pane) into the one at `base`. */
+  merge(
+    nums: Float64Array,
+    base: number,
+    objs: Accumulator[],
+    objBase: number,
+    from: Float64Array,
+    fromBase: number,
+    fromObjs: Accumulator[],
+    fromObjBase: number,
+  ): void {
+    const { codes, at } = this;
+    for (let i = 0; i < codes.length; i++) {
+      const code = codes[i]!;
+      const k = base + at[i]!;
+      const f = fromBase + at[i]!;
+      if (code === OBJECT) {
+        objs[objBase + at[i]!]!.merge(fromObjs[fromObjBase + at[i]!]!);
+      } else if (code === MIN || code === MAX) {
+        const value = from[f]!;
+        const current = nums[k]!;
+        if (
+          !Number.isNaN(value) &&
+          (Number.isNaN(current) || (code === MAX ? value > current : value < current))
+        ) {
+          nums[k] = value;
+        }
+      } else {
+        nums[k]! += from[f]!;
+        if (code === SUM || code === AVG) nums[k + 1]! += from[f + 1]!;
+      }
+    }
+  }
+
+  results(
+    nums: Float64Array,
+    base: number,
+    objs: Accumulator[],
+    objBase: number,
+    out: AggregateResult[],
+  ): void {
+    const { codes, at } = this;
+    for (let i = 0; i < codes.length; i++) {
+      const code = codes[i]!;
+      const k = base + at[i]!;
+      if (code === OBJECT) out[i] = objs[objBase + at[i]!]!.result();
+      else if (code === SUM) out[i] = nums[k + 1] === 0 ? null : nums[k]!;
+      else if (code === AVG) out[i] = nums[k + 1] === 0 ? null : nums[k]! / nums[k + 1]!;
+      else if (code === MIN || code === MAX) out[i] = Number.isNaN(nums[k]!) ? null : nums[k]!;
+      else out[i] = nums[k]!;
+    }
+  }
+
+  /** The group's state as its accumulators write it to a checkpoint. */
+  toJSON(nums: Float64Array, base: number, objs: Accumulator[], objBase: number): unknown[] {
+    const { codes, at } = this;
+    return codes.map((code, i) => {
+      const k = base + at[i]!;
+      if (code === OBJECT) return objs[objBase + at[i]!]!.toJSON();
+      if (code === SUM || code === AVG) return [nums[k]!, nums[k + 1]!];
+      if (code === MIN || code === MAX) return Number.isNaN(nums[k]!) ? null : nums[k]!;
+      return nums[k]!;
+    });
+  }
+
+  restore(
+    nums: Float64Array,
+    base: number,
+    objs: Accumulator[],
+    objBase: number,
+    snapshots: unknown[],
+  ): void {
+    const { codes, at, specs } = this;
+    for (let i = 0; i < codes.length; i++) {
+      const code = codes[i]!;
+      const k = base + at[i]!;
+      const s = snapshots[i];
+      if (code === OBJECT) objs[objBase + at[i]!] = specs[i]!.restore(s);
+      else if (code === SUM || code === AVG) {
+        nums[k] = (s as [number, number])[0];
+        nums[k + 1] = (s as [number, number])[1];
+      } else if (code === MIN || code === MAX) nums[k] = s === null ? Number.NaN : (s as number);
+      else nums[k] = s as number;
+    }
+  }
+}
+
+/**
+ * The groups of one pane, in first-touch order: slot i holds keys[i], its fields (none when the key is the only
+ * field), numbers and objects.
+ */
+class Pane {
+  readonly slots = new Map<string, number>();
+  readonly keys: string[] = [];
+  readonly fields: (string[] | undefined)[] = [];
+  nums: Float64Array;
+  readonly objs: Accumulator[] = [];
+
+  constructor(readonly layout: FlatLayout) {
+    this.nums = new Float64Array(layout.width * 16);
+  }
+
+  /** A new empty group for `key`; returns its slot. */
+  open(key: string, fields: string[] | undefined): number {
+    const slot = this.keys.length;
+    const width = this.layout.width;
+    if ((slot + 1) * width > this.nums.length) {
+      const grown = new Float64Array(this.nums.length * 2);
+      grown.set(this.nums);
+      this.nums = grown;
+    }
+    this.slots.set(key, slot);
+    this.keys.push(key);
+    this.fields.push(fields);
+    this.layout.init(this.nums, slot * width, this.objs, slot * this.layout.objects);
+    return slot;
+  }
+}
+
 class PaneWindows implements Strategy {
   readonly #pane: number;
-  #panes = new Map<number, Map<string, Group>>();
+  /** A tumbling window (or a hopping one whose hop is its size) is one pane. */
+  readonly #single: boolean;
+  readonly #layout: FlatLayout;
+  #panes = new Map<number, Pane>();
+  /** Tumbling: the ends of the panes held, ascending; each pane's groups are its window's rows. */
+  #ends: number[] = [];
+  /** Hopping: the window ends waiting, with the keys of each. */
   #pending = new PendingEnds();
   #lastPaneEnd = Number.NaN;
-  #lastPane: Map<string, Group> | undefined;
+  #lastPane: Pane | undefined;
+  readonly #results: AggregateResult[] = [];
 
   constructor(
-    private readonly specs: AggregateSpec<Input>[],
-    private readonly fieldsOf: (input: Input) => string[],
+    specs: AggregateSpec<Input>[],
+    /** Undefined when the key is the group's only field. */
+    private readonly fieldsOf: FieldsOf | undefined,
     private readonly size: number,
     private readonly hop: number,
     private readonly offset: number,
   ) {
     this.#pane = gcd(size, hop);
+    this.#single = this.#pane === size;
+    this.#layout = new FlatLayout(specs);
+  }
+
+  #paneAt(paneEnd: number): Pane {
+    let pane = this.#panes.get(paneEnd);
+    if (!pane) {
+      pane = new Pane(this.#layout);
+      this.#panes.set(paneEnd, pane);
+      if (this.#single) insertSorted(this.#ends, paneEnd);
+    }
+    this.#lastPaneEnd = paneEnd;
+    this.#lastPane = pane;
+    return pane;
   }
 
   add(key: string, input: Input, time: number): void {
     const paneEnd = alignUp(time, this.#pane, this.offset % this.#pane);
-    let pane: Map<string, Group> | undefined;
-    if (paneEnd === this.#lastPaneEnd) {
-      pane = this.#lastPane!;
-    } else {
-      pane = this.#panes.get(paneEnd);
-      if (!pane) {
-        pane = new Map();
-        this.#panes.set(paneEnd, pane);
-      }
-      this.#lastPaneEnd = paneEnd;
-      this.#lastPane = pane;
-    }
-    let group = pane.get(key);
-    if (!group) {
-      group = { fields: this.fieldsOf(input), accs: freshAccs(this.specs) };
-      pane.set(key, group);
-      // Every window holding the pane: ends k·hop + offset in [paneEnd, paneEnd + size).
-      for (let end = alignUp(paneEnd, this.hop, this.offset); end < paneEnd + this.size; end += this.hop) {
-        this.#pending.register(end, key);
+    const pane = paneEnd === this.#lastPaneEnd ? this.#lastPane! : this.#paneAt(paneEnd);
+    let slot = pane.slots.get(key);
+    if (slot === undefined) {
+      slot = pane.open(key, this.fieldsOf?.(key, input));
+      if (!this.#single) {
+        // Every window holding the pane: ends k·hop + offset in [paneEnd, paneEnd + size).
+        for (let end = alignUp(paneEnd, this.hop, this.offset); end < paneEnd + this.size; end += this.hop) {
+          this.#pending.register(end, key);
+        }
       }
     }
-    const accs = group.accs;
-    const specs = this.specs;
-    for (let i = 0; i < accs.length; i++) accs[i]!.add(specs[i]!.of?.(input, time), time);
+    const layout = this.#layout;
+    layout.add(pane.nums, slot * layout.width, pane.objs, slot * layout.objects, input, time);
   }
 
-  emit(
-    watermark: number,
-    out: (key: string, fields: string[], accs: Accumulator[], start: number, end: number) => void,
-  ): void {
-    const single = this.#pane === this.size;
+  emit(watermark: number, out: Out): void {
+    if (this.#single) this.#emitPanes(watermark, out);
+    else this.#emitMerged(watermark, out);
+  }
+
+  #emitPanes(watermark: number, out: Out): void {
+    const { width, objects } = this.#layout;
+    const results = this.#results;
+    const ends = this.#ends;
+    let n = 0;
+    for (; n < ends.length && ends[n]! < watermark; n++) {
+      const end = ends[n]!;
+      const pane = this.#panes.get(end)!;
+      for (let slot = 0; slot < pane.keys.length; slot++) {
+        this.#layout.results(pane.nums, slot * width, pane.objs, slot * objects, results);
+        const key = pane.keys[slot]!;
+        out(key, pane.fields[slot] ?? [key], results, end - this.size, end);
+      }
+      this.#panes.delete(end);
+    }
+    if (n > 0) {
+      ends.splice(0, n);
+      this.#lastPaneEnd = Number.NaN;
+      this.#lastPane = undefined;
+    }
+  }
+
+  #emitMerged(watermark: number, out: Out): void {
+    const layout = this.#layout;
+    const { width, objects } = layout;
+    const results = this.#results;
+    const nums = new Float64Array(width);
+    const objs: Accumulator[] = new Array(objects);
     for (let next = this.#pending.next(watermark); next; next = this.#pending.next(watermark)) {
       const [end, keys] = next;
       const start = end - this.size;
+      const panes: Pane[] = [];
+      for (let paneEnd = start + this.#pane; paneEnd <= end; paneEnd += this.#pane) {
+        const pane = this.#panes.get(paneEnd);
+        if (pane) panes.push(pane);
+      }
       for (const key of keys) {
-        if (single) {
-          const group = this.#panes.get(end)!.get(key)!;
-          out(key, group.fields, group.accs, start, end);
-          continue;
-        }
         let fields: string[] | undefined;
-        const accs = freshAccs(this.specs);
-        for (let paneEnd = start + this.#pane; paneEnd <= end; paneEnd += this.#pane) {
-          const group = this.#panes.get(paneEnd)?.get(key);
-          if (!group) continue;
-          fields ??= group.fields;
-          for (let i = 0; i < accs.length; i++) accs[i]!.merge(group.accs[i]!);
+        layout.init(nums, 0, objs, 0);
+        for (const pane of panes) {
+          const slot = pane.slots.get(key);
+          if (slot === undefined) continue;
+          fields ??= pane.fields[slot];
+          layout.merge(nums, 0, objs, 0, pane.nums, slot * width, pane.objs, slot * objects);
         }
-        out(key, fields!, accs, start, end);
+        layout.results(nums, 0, objs, 0, results);
+        out(key, fields ?? [key], results, start, end);
       }
       // No window still to come (ends from end + hop) holds a pane ending at or before end + hop − size.
       const limit = end + this.hop - this.size;
@@ -271,17 +548,24 @@ class PaneWindows implements Strategy {
 
   openWindows(): number {
     let n = 0;
-    for (const pane of this.#panes.values()) n += pane.size;
+    for (const pane of this.#panes.values()) n += pane.keys.length;
     return n;
   }
 
   toJSON(): Snapshot {
+    const layout = this.#layout;
     return {
       panes: [...this.#panes].map(([end, pane]) => [
         end,
-        [...pane].map(([key, g]) => [key, g.fields, g.accs.map((a) => a.toJSON())]),
+        pane.keys.map((key, slot) => [
+          key,
+          pane.fields[slot] ?? [key],
+          layout.toJSON(pane.nums, slot * layout.width, pane.objs, slot * layout.objects),
+        ]),
       ]),
-      pending: this.#pending.toJSON(),
+      pending: this.#single
+        ? this.#ends.map((end) => [end, [...this.#panes.get(end)!.keys]])
+        : this.#pending.toJSON(),
     };
   }
 
@@ -290,16 +574,36 @@ class PaneWindows implements Strategy {
       panes: [number, [string, string[], unknown[]][]][];
       pending: [number, string[]][];
     };
-    this.#panes = new Map(
-      s.panes.map(([end, groups]) => [
-        end,
-        new Map(groups.map(([key, fields, accs]) => [key, { fields, accs: restoreAccs(this.specs, accs) }])),
-      ]),
-    );
-    this.#pending.restore(s.pending);
+    const layout = this.#layout;
+    this.#panes = new Map();
+    for (const [end, groups] of s.panes) {
+      const pane = new Pane(layout);
+      for (const [key, fields, accs] of groups) {
+        const slot = pane.open(key, this.fieldsOf ? fields : undefined);
+        layout.restore(pane.nums, slot * layout.width, pane.objs, slot * layout.objects, accs);
+      }
+      this.#panes.set(end, pane);
+    }
+    if (this.#single) this.#ends = [...this.#panes.keys()].sort((a, b) => a - b);
+    else this.#pending.restore(s.pending);
     this.#lastPaneEnd = Number.NaN;
     this.#lastPane = undefined;
   }
+}
+
+/** Inserts `value` into the ascending `values` (mostly appended: values come nearly in order). */
+function insertSorted(values: number[], value: number): void {
+  let lo = values.length;
+  if (lo > 0 && values[lo - 1]! > value) {
+    lo = 0;
+    let hi = values.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (values[mid]! < value) lo = mid + 1;
+      else hi = mid;
+    }
+  }
+  values.splice(lo, 0, value);
 }
 
 /** Inserts keeping `items` sorted by time, after any item of the same time (arrival order among ties). */
@@ -332,18 +636,19 @@ function bufferFromJSON([fields, items]: [string[], [number, Value[]][]]): Buffe
 
 class SlidingWindows implements Strategy {
   #buffers = new Map<string, Buffer>();
+  readonly #results: AggregateResult[] = [];
   #pending = new PendingEnds();
 
   constructor(
     private readonly specs: AggregateSpec<Input>[],
-    private readonly fieldsOf: (input: Input) => string[],
+    private readonly fieldsOf: FieldsOf,
     private readonly size: number,
   ) {}
 
   add(key: string, input: Input, time: number): void {
     let buffer = this.#buffers.get(key);
     if (!buffer) {
-      buffer = { fields: this.fieldsOf(input), items: [] };
+      buffer = { fields: this.fieldsOf(key, input), items: [] };
       this.#buffers.set(key, buffer);
     }
     insertByTime(buffer.items, { t: time, values: valuesOf(this.specs, input, time) });
@@ -352,10 +657,7 @@ class SlidingWindows implements Strategy {
     this.#pending.register(time + this.size, key);
   }
 
-  emit(
-    watermark: number,
-    out: (key: string, fields: string[], accs: Accumulator[], start: number, end: number) => void,
-  ): void {
+  emit(watermark: number, out: Out): void {
     for (let next = this.#pending.next(watermark); next; next = this.#pending.next(watermark)) {
       const [end, keys] = next;
       const start = end - this.size;
@@ -369,7 +671,7 @@ class SlidingWindows implements Strategy {
           accs ??= freshAccs(this.specs);
           for (let i = 0; i < accs.length; i++) accs[i]!.add(item.values[i], item.t);
         }
-        if (accs) out(key, buffer.fields, accs, start, end);
+        if (accs) out(key, buffer.fields, resultsOf(accs, this.#results), start, end);
       }
     }
     // Outputs still to come end at or after the watermark, so they never hold an event at or before W − size.
@@ -417,10 +719,11 @@ interface SessionKey extends Buffer {
 
 class SessionWindows implements Strategy {
   #keys = new Map<string, SessionKey>();
+  readonly #results: AggregateResult[] = [];
 
   constructor(
     private readonly specs: AggregateSpec<Input>[],
-    private readonly fieldsOf: (input: Input) => string[],
+    private readonly fieldsOf: FieldsOf,
     private readonly timeout: number,
     private readonly maxDuration: number,
   ) {}
@@ -432,24 +735,27 @@ class SessionWindows implements Strategy {
   add(key: string, input: Input, time: number): void {
     let state = this.#keys.get(key);
     if (!state) {
-      state = { fields: this.fieldsOf(input), items: [], open: undefined };
+      state = { fields: this.fieldsOf(key, input), items: [], open: undefined };
       this.#keys.set(key, state);
     }
     // Held until the watermark passes it: only then is every earlier event of the key known.
     insertByTime(state.items, { t: time, values: valuesOf(this.specs, input, time) });
   }
 
-  emit(
-    watermark: number,
-    out: (key: string, fields: string[], accs: Accumulator[], start: number, end: number) => void,
-  ): void {
+  emit(watermark: number, out: Out): void {
     for (const [key, state] of this.#keys) {
       let n = 0;
       for (; n < state.items.length; n++) {
         const item = state.items[n]!;
         if (!(item.t < watermark)) break;
         if (state.open && item.t > this.#closesAt(state.open)) {
-          out(key, state.fields, state.open.accs, state.open.start, this.#closesAt(state.open));
+          out(
+            key,
+            state.fields,
+            resultsOf(state.open.accs, this.#results),
+            state.open.start,
+            this.#closesAt(state.open),
+          );
           state.open = undefined;
         }
         state.open ??= { start: item.t, last: item.t, accs: freshAccs(this.specs) };
@@ -459,7 +765,13 @@ class SessionWindows implements Strategy {
       }
       if (n > 0) state.items.splice(0, n);
       if (state.open && this.#closesAt(state.open) < watermark) {
-        out(key, state.fields, state.open.accs, state.open.start, this.#closesAt(state.open));
+        out(
+          key,
+          state.fields,
+          resultsOf(state.open.accs, this.#results),
+          state.open.start,
+          this.#closesAt(state.open),
+        );
         state.open = undefined;
       }
       if (!state.open && state.items.length === 0) this.#keys.delete(key);
