@@ -11,6 +11,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
 import { aiMetrics } from '../packages/platform/src/analytics/ai-metrics.ts';
 import { behaviourCohorts } from '../packages/platform/src/analytics/behaviour-cohorts.ts';
@@ -287,11 +288,23 @@ async function postgresReachable(): Promise<boolean> {
 }
 
 /** The same rows in a fresh PostgreSQL warehouse schema, through a CSV file and a server-side COPY. */
-async function copyToPostgres(duck: Warehouse, schema: string): Promise<Warehouse> {
+/**
+ * Copies the DuckDB file's events into a fresh PostgreSQL warehouse schema. The warehouse adapter forbids file
+ * access (`enable_external_access = false`), so the CSV is written by a plain read-only DuckDB instance after the
+ * warehouse has closed the file.
+ */
+async function copyToPostgres(file: string, schema: string): Promise<Warehouse> {
   const csv = path.join(os.tmpdir(), `deepref-bench-${process.pid}.csv`);
   const columns = eventColumns.map((c) => `"${c.name}"`).join(', ');
   const t0 = performance.now();
-  await duck.query(`COPY (SELECT ${columns} FROM events) TO '${csv}' (FORMAT csv, HEADER false)`);
+  const instance = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY' });
+  const connection = await instance.connect();
+  try {
+    await connection.run(`COPY (SELECT ${columns} FROM events) TO '${csv}' (FORMAT csv, HEADER false)`);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
   await fs.chmod(csv, 0o644);
   const warehouse = await openPostgresWarehouse({ connectionString: postgresUrl, schema });
   const client = new pg.Client({ connectionString: postgresUrl });
@@ -314,6 +327,7 @@ async function copyToPostgres(duck: Warehouse, schema: string): Promise<Warehous
 const duck = await generate(options.file);
 console.log(`DuckDB (${os.cpus().length} cores, median of ${runs}):`);
 const duckTimes = await timeAll(duck, duckdbDialect);
+await duck.close();
 let pgTimes: Map<string, Timing> | undefined;
 if (!options['no-postgres'] && (await postgresReachable())) {
   const schema = 'deepref_bench_query';
@@ -321,14 +335,13 @@ if (!options['no-postgres'] && (await postgresReachable())) {
   await admin.connect();
   await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   await admin.end();
-  const pgWarehouse = await copyToPostgres(duck, schema);
+  const pgWarehouse = await copyToPostgres(options.file, schema);
   console.log('PostgreSQL:');
   pgTimes = await timeAll(pgWarehouse, postgresDialect);
   await pgWarehouse.close();
 } else {
   console.log('PostgreSQL: not run (unreachable, or --no-postgres)');
 }
-await duck.close();
 
 console.log(
   `\nload average during the run: ${os

@@ -15,6 +15,15 @@ function session(id: string, start: string, names: string[]): CraftedEvent[] {
   }));
 }
 
+/** A session whose `tied` events all happen at `start`, then one `rest` event a minute apart. */
+function tied(id: string, start: string, tiedNames: string[], rest: string[]): CraftedEvent[] {
+  const t0 = new Date(start).getTime();
+  return [
+    ...tiedNames.map((event) => ({ event, at: start, person: `person-${id}`, session: id })),
+    ...session(id, new Date(t0 + 60_000).toISOString(), rest),
+  ];
+}
+
 const sq = 'search_query';
 const src = 'search_result_clicked';
 const dc = 'document_create';
@@ -31,6 +40,8 @@ const events: CraftedEvent[] = [
   ...session('s6', '2026-11-02T14:00:00Z', [sq, src, de]),
   ...session('s7', '2026-11-03T14:00:00Z', [sq, src, de]),
   ...session('s8', '2026-11-10T14:00:00Z', [sq, dc]), // after the range
+  // Three events at the first anchor's time, told apart by their log offset (their order here).
+  ...tied('s9', '2026-11-04T10:00:00Z', [pv, 'tie_before', 'tie_anchor', 'tie_after'], ['tie_anchor', de]),
 ];
 const range = { from: '2026-11-02T00:00:00Z', to: '2026-11-09T00:00:00Z' };
 
@@ -130,6 +141,27 @@ describeEachWarehouse('paths', (engine) => {
       [pv, 1],
       [sq, 1],
     ]);
+  });
+
+  it('orders events at the same time as the anchor by log offset', async () => {
+    const after = await paths(
+      opened.warehouse,
+      { ...range, event: 'tie_anchor', direction: 'after', depth: 3 },
+      engine.dialect,
+    );
+    expect(after.sessions).toBe(1);
+    expect(after.paths).toEqual([{ events: ['tie_anchor', 'tie_after', 'tie_anchor', de], sessions: 1 }]);
+    const before = await paths(
+      opened.warehouse,
+      { ...range, event: 'tie_anchor', direction: 'before', depth: 3 },
+      engine.dialect,
+    );
+    expect(before.steps).toEqual([
+      { step: -1, sessions: 1, dropOff: 0 },
+      { step: -2, sessions: 1, dropOff: 0 },
+      { step: -3, sessions: 0, dropOff: 1 },
+    ]);
+    expect(before.paths).toEqual([{ events: [pv, 'tie_before', 'tie_anchor'], sessions: 1 }]);
   });
 
   it('refuses a bad direction or depth', async () => {

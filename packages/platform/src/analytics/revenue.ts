@@ -13,6 +13,7 @@ import {
   checkRange,
   compareText,
   duckdbDialect,
+  eventsNamedSql,
   numberOf,
   numericProperty,
   personSql,
@@ -145,18 +146,23 @@ async function mrrLedger(warehouse: Warehouse, to: Date, dialect: SqlDialect): P
   const order = 'ORDER BY timestamp, log_offset';
   // A spell is one subscription: it starts at a subscription_complete, so the running count of them numbers it.
   const sql = `
-    WITH subscription_events AS (
-      SELECT ${personSql} AS person, timestamp, log_offset,
+    WITH named AS (
+      ${eventsNamedSql(
+        ['subscription_complete', 'subscription_upgrade', 'subscription_downgrade', 'subscription_cancel'],
+        `${personSql} AS person, timestamp, log_offset, event_name,
         CASE WHEN event_name = ${complete}
           THEN ${amount} / CASE WHEN ${interval} = ${params.add('annual')} THEN 12 ELSE 1 END END AS base_mrr,
         CASE WHEN event_name IN (${upgrade}, ${downgrade}) THEN coalesce(${change}, 0) ELSE 0 END AS mrr_change,
-        CASE WHEN event_name = ${cancel} THEN 1 ELSE 0 END AS cancelled,
+        CASE WHEN event_name = ${cancel} THEN 1 ELSE 0 END AS cancelled`,
+        `timestamp < ${dialect.timestamp(params.add(to.toISOString()))} AND ${personSql} IS NOT NULL`,
+        params,
+      )}
+    ),
+    subscription_events AS (
+      SELECT person, timestamp, log_offset, base_mrr, mrr_change, cancelled,
         sum(CASE WHEN event_name = ${complete} THEN 1 ELSE 0 END)
-          OVER (PARTITION BY ${personSql} ${order} ROWS UNBOUNDED PRECEDING) AS spell
-      FROM events
-      WHERE event_name IN (${complete}, ${upgrade}, ${downgrade}, ${cancel})
-        AND timestamp < ${dialect.timestamp(params.add(to.toISOString()))}
-        AND ${personSql} IS NOT NULL
+          OVER (PARTITION BY person ${order} ROWS UNBOUNDED PRECEDING) AS spell
+      FROM named
     )
     SELECT person, timestamp,
       CASE WHEN spell = 0 OR max(cancelled) OVER spell_so_far > 0 THEN 0

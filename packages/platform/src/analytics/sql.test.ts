@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { DeeprefError } from '../errors.ts';
 import { openDuckdbWarehouse } from '../storage/duckdb/duckdb-warehouse.ts';
-import { checkPropertyName, checkRange, duckdbDialect, postgresDialect, SqlParams } from './sql.ts';
+import {
+  checkPropertyName,
+  checkRange,
+  duckdbDialect,
+  eventsNamedSql,
+  personIs,
+  postgresDialect,
+  SqlParams,
+} from './sql.ts';
 
 describe('sql dialect hook', () => {
   it('binds property names as a JSON path (DuckDB) or key (PostgreSQL), never in the SQL text', () => {
@@ -44,6 +52,32 @@ describe('sql dialect hook', () => {
         const result = await warehouse.query(sql);
         expect(result.rows.map((row) => row[1])).toEqual(times.map(() => true));
       }
+    } finally {
+      await warehouse.close();
+    }
+  });
+
+  it('selects several event names as one equality scan each, binding every name', () => {
+    const params = new SqlParams();
+    const since = params.add('2026-11-01T00:00:00Z');
+    expect(eventsNamedSql(['a', 'b'], 'event_name', `timestamp >= ${since}`, params)).toBe(
+      'SELECT event_name FROM events WHERE event_name = $2 AND timestamp >= $1\n      UNION ALL ' +
+        'SELECT event_name FROM events WHERE event_name = $3 AND timestamp >= $1',
+    );
+    expect(params.values).toEqual(['2026-11-01T00:00:00Z', 'a', 'b']);
+    expect(() => eventsNamedSql([''], '*', '', new SqlParams())).toThrow(DeeprefError);
+  });
+
+  it('matches a person as coalesce(user_id, anonymous_id) does, NULLs included', async () => {
+    const warehouse = await openDuckdbWarehouse(':memory:');
+    try {
+      const rows = `(VALUES ('p', 'x'), ('q', 'p'), (NULL, 'p'), (NULL, 'q'), (NULL, NULL), ('p', NULL)) v(user_id, anonymous_id)`;
+      const result = await warehouse.query(
+        `SELECT ${personIs('$1')} IS TRUE, coalesce(user_id, anonymous_id) = $1 IS TRUE FROM ${rows}`,
+        ['p'],
+      );
+      expect(result.rows.map((row) => row[0])).toEqual([true, false, true, false, false, true]);
+      expect(result.rows.map((row) => row[0])).toEqual(result.rows.map((row) => row[1]));
     } finally {
       await warehouse.close();
     }

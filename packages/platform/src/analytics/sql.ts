@@ -99,6 +99,15 @@ export function personOf(alias?: string): string {
 /** `personOf()` for the unaliased events table. */
 export const personSql = personOf();
 
+/**
+ * `personSql = placeholder`, spelled so that an engine can push it into the scan: DuckDB evaluates a filter on
+ * `coalesce(…)` after reading every column of every row; this form is two column filters, and the other columns
+ * are read for the matching rows only (one person's facts on 10M events: 0.92 s of CPU down to 0.44 s).
+ */
+export function personIs(placeholder: string): string {
+  return `(user_id = ${placeholder} OR (user_id IS NULL AND anonymous_id = ${placeholder}))`;
+}
+
 /** The rows of a result as objects keyed by column name. */
 export function rowObjects(result: QueryResult): Record<string, unknown>[] {
   return result.rows.map((row) => Object.fromEntries(result.columns.map((column, i) => [column, row[i]])));
@@ -175,4 +184,25 @@ export function numericProperty(
 /** Code point order of two texts: the same on every engine and host (SQL collations differ), for tie-breaks. */
 export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * `SELECT <select> FROM events WHERE event_name = <name> AND <where>` for each of `names`, joined by UNION ALL.
+ * DuckDB keeps an `IN (…)` list on `event_name` only as a zone-map hint and filters after the scan, which then
+ * decompresses every row's other columns (the JSON `properties` of all 10M events: about 0.5 s of CPU); an
+ * equality is pushed into the scan, which reads the other columns of the matching rows only. `where` may be
+ * empty; `select` and `where` may use placeholders already added to `params` (each branch binds the same ones).
+ */
+export function eventsNamedSql(
+  names: readonly string[],
+  select: string,
+  where: string,
+  params: SqlParams,
+): string {
+  return names
+    .map(
+      (name) =>
+        `SELECT ${select} FROM events WHERE event_name = ${params.add(checkEventName(name))}${where === '' ? '' : ` AND ${where}`}`,
+    )
+    .join('\n      UNION ALL ');
 }

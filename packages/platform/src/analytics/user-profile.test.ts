@@ -38,6 +38,7 @@ const events: CraftedEvent[] = [
   ev('2026-11-25T14:30:00Z', 'subscription_cancel', 's3', chrome, german, { properties: { plan: 'pro' } }),
   ev('2026-12-01T09:00:00Z', 'page_view', 's4', chrome, german), // after `now`
   { event: 'feature_used', at: '2026-11-01T00:00:00Z', person: 'u2', properties: { feature: 'templates' } },
+  { event: 'page_view', at: '2026-11-02T08:00:00Z', person: 'visitor', anonymous: true, session: 'v1' },
 ];
 
 describeEachWarehouse('user profile', (engine) => {
@@ -91,6 +92,19 @@ describeEachWarehouse('user profile', (engine) => {
         score: 0.5 * recency + 0.2,
       },
     });
+  });
+
+  it('finds a visitor by the anonymous id, and a known user by the user id only', async () => {
+    const now = '2026-11-30T12:00:00Z';
+    const visitor = await userProfile(opened.warehouse, { person: 'visitor', now }, engine.dialect);
+    expect(visitor.totalSessions).toBe(1);
+    expect(visitor.peakUsageHours).toEqual([8]);
+    // u2's event carries the anonymous id anon-of-u2, but its person is the user id u2.
+    await expect(
+      userProfile(opened.warehouse, { person: 'anon-of-u2', now }, engine.dialect),
+    ).rejects.toThrow(DeeprefError);
+    const u2 = await userProfile(opened.warehouse, { person: 'u2', now }, engine.dialect);
+    expect(u2.mostUsedFeatures).toEqual([{ feature: 'templates', uses: 1 }]);
   });
 
   it('says when a person has no events', async () => {

@@ -18,7 +18,7 @@ import {
   compareText,
   duckdbDialect,
   numberOf,
-  personSql,
+  personIs,
   rowObjects,
   type SqlDialect,
   SqlParams,
@@ -168,7 +168,7 @@ async function sessionRows(
       ${dialect.firstBy('device_type', 'timestamp')} AS device_type,
       ${dialect.firstBy('browser', 'timestamp')} AS browser
     FROM events
-    WHERE ${personSql} = ${params.add(person)} AND session_id IS NOT NULL
+    WHERE ${personIs(params.add(person))} AND session_id IS NOT NULL
       AND timestamp <= ${dialect.timestamp(params.add(now.toISOString()))}
     GROUP BY session_id`;
   return rowObjects(await warehouse.query(sql, params.values));
@@ -192,7 +192,7 @@ async function factRows(
     `CAST(${label} AS VARCHAR) AS label, ${n} AS n, ${first} AS first_at, ${last} AS last_at`;
   const none = 'CAST(NULL AS TIMESTAMPTZ)';
   const sql = `WITH mine AS (
-      SELECT * FROM events WHERE ${personSql} = ${params.add(person)} AND timestamp <= ${nowAt}
+      SELECT * FROM events WHERE ${personIs(params.add(person))} AND timestamp <= ${nowAt}
     )
     SELECT 'span' AS kind, ${columns('NULL', 'count(*)', 'min(timestamp)', 'max(timestamp)')} FROM mine
     UNION ALL
