@@ -3,6 +3,7 @@
  * engine holds what, so the rest of the platform sees only the ports and never imports a driver.
  */
 import os from 'node:os';
+import { duckdbDialect, postgresDialect, type SqlDialect } from './analytics/sql.ts';
 import type { LeaderLock } from './batch/scheduler.ts';
 import { soleLeader } from './batch/scheduler.ts';
 import type { EventLog } from './bus/event-log.ts';
@@ -63,6 +64,11 @@ export function openWarehouse(config: PlatformConfig): Promise<Warehouse> {
     });
   }
   return openDuckdbWarehouse(dataPaths(config.dataDir).warehouse);
+}
+
+/** The SQL dialect of the warehouse `openWarehouse` opens: the analytics library writes its queries in it. */
+export function warehouseDialect(config: PlatformConfig): SqlDialect {
+  return config.adapters.warehouse === 'postgres' ? postgresDialect : duckdbDialect;
 }
 
 export function openMetaStore(config: PlatformConfig): Promise<MetaStore> {

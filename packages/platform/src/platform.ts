@@ -19,7 +19,9 @@ import {
   openWarehouse,
   openWorkerLeases,
   streamLayerSlot,
+  warehouseDialect,
 } from './adapters.ts';
+import type { SqlDialect } from './analytics/sql.ts';
 import { adminRoutes } from './api/admin-routes.ts';
 import { analyticsRoutes } from './api/analytics-routes.ts';
 import { createAuth } from './api/auth/auth.ts';
@@ -79,6 +81,8 @@ export interface RunningPlatform {
   app: FastifyInstance;
   log: EventLog;
   warehouse: Warehouse;
+  /** The SQL dialect of `warehouse`, for the analytics library's calls on it. */
+  dialect: SqlDialect;
   lake: LakeStore;
   meta: MetaStore;
   sources: Sources;
@@ -123,6 +127,7 @@ export async function startPlatform(
   const log = await openEventLog(config);
   const meta = await openMetaStore(config);
   const warehouse = await openWarehouse(config);
+  const dialect = warehouseDialect(config);
   const lake = new FsLakeStore(paths.lake);
   const sources = new Sources(meta);
   const consentStore = new ConsentStore(meta);
@@ -303,6 +308,7 @@ export async function startPlatform(
     });
     await app.register(analyticsRoutes, {
       warehouse,
+      dialect,
       realtime,
       requireReader: auth.requireReader,
       strict: config.ingest.strict,
@@ -311,9 +317,9 @@ export async function startPlatform(
   }
 
   // Privacy requests reach every store, the lake's files included: they run where the lake writer runs beside the
-  // API, which is the single process (`all`). In a split deployment they wait for a shared lake (Azure Blob), and
-  // on a PostgreSQL MetaStore for dsr-platform.ts to stop assuming SQLite (it sets `PRAGMA secure_delete`).
-  if (runs('api') && lakeWriter && stream && config.adapters.meta === 'sqlite') {
+  // API, which is the single process (`all`), on embedded and scale-out engines alike. In a split deployment they
+  // wait for a shared lake (Azure Blob).
+  if (runs('api') && lakeWriter && stream) {
     const [localLake, localStream] = [lakeWriter, stream];
     await registerPrivacyRequests(app, {
       dataDir: config.dataDir,
@@ -324,6 +330,7 @@ export async function startPlatform(
       realtime,
       realtimeJobs,
       meta,
+      metaEngine: config.adapters.meta,
       keys: keyStore,
       settle: async () => {
         await loader?.drain();
@@ -431,6 +438,7 @@ export async function startPlatform(
     app,
     log,
     warehouse,
+    dialect,
     lake,
     meta,
     sources,

@@ -17,7 +17,14 @@ import { performanceReport } from '../analytics/performance.ts';
 import { realtimeCards } from '../analytics/realtime.ts';
 import { retention } from '../analytics/retention.ts';
 import { revenue } from '../analytics/revenue.ts';
-import { duckdbDialect, numberOf, rowObjects, SqlParams, type TimeUnit } from '../analytics/sql.ts';
+import {
+  compareText,
+  numberOf,
+  rowObjects,
+  type SqlDialect,
+  SqlParams,
+  type TimeUnit,
+} from '../analytics/sql.ts';
 import { trends } from '../analytics/trends.ts';
 import { userProfile } from '../analytics/user-profile.ts';
 import { DeeprefError } from '../errors.ts';
@@ -28,6 +35,8 @@ import { experimentCounts, listExperiments } from './experiment-exposures.ts';
 
 export interface AnalyticsDeps {
   warehouse: Warehouse;
+  /** The warehouse's SQL dialect (adapters.ts `warehouseDialect`): every query here is written in it. */
+  dialect: SqlDialect;
   /** The stream jobs' live rows, for the real-time cards (else they read the warehouse). */
   realtime?: RealtimeStore;
   requireReader: ReaderHook;
@@ -39,6 +48,8 @@ export interface AnalyticsDeps {
 const defaultDays = 30;
 const maxDays = 3660;
 const maxEventNames = 1000;
+/** Bounds the rows read when a great many names tie at the cut (each seen equally often). */
+const maxTiedEventNames = 20 * maxEventNames;
 const prefix = '/api/v1/analytics';
 
 // ---- parameters ----
@@ -184,7 +195,7 @@ const docs = (summary: string) => ({ tags: ['analytics'], summary, security: rea
 export async function analyticsRoutes(parent: FastifyInstance, deps: AnalyticsDeps): Promise<void> {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
   const now = deps.now ?? (() => new Date());
-  const { warehouse } = deps;
+  const { warehouse, dialect } = deps;
   app.addHook('onRequest', deps.requireReader);
   app.setSchemaErrorFormatter(
     (issues, dataVar) =>
@@ -252,18 +263,23 @@ export async function analyticsRoutes(parent: FastifyInstance, deps: AnalyticsDe
     async (request) => {
       const range = rangeOf(request.query);
       const params = new SqlParams();
-      const sql = `SELECT event_name, count(*) AS n FROM events
-        WHERE timestamp >= ${duckdbDialect.timestamp(params.add(range.from.toISOString()))}
-          AND timestamp < ${duckdbDialect.timestamp(params.add(range.to.toISOString()))}
-        GROUP BY event_name ORDER BY n DESC, event_name LIMIT ${maxEventNames}`;
-      const rows = rowObjects(await warehouse.query(sql, params.values));
+      // Names tied at the cut all come back (rank, not row number) and are ordered here: the engines' text
+      // collations differ, so a SQL tie-break by name would pick different names on each.
+      const sql = `WITH counted AS (
+          SELECT event_name, count(*) AS n FROM events
+          WHERE timestamp >= ${dialect.timestamp(params.add(range.from.toISOString()))}
+            AND timestamp < ${dialect.timestamp(params.add(range.to.toISOString()))}
+          GROUP BY event_name
+        ), ranked AS (SELECT event_name, n, rank() OVER (ORDER BY n DESC) AS place FROM counted)
+        SELECT event_name, n FROM ranked WHERE place <= ${maxEventNames}
+        ORDER BY n DESC LIMIT ${maxTiedEventNames}`;
+      const events = rowObjects(await warehouse.query(sql, params.values))
+        .map((row) => ({ name: String(row.event_name), count: numberOf(row.n) }))
+        .sort((a, b) => b.count - a.count || compareText(a.name, b.name))
+        .slice(0, maxEventNames);
       return {
         ...iso(range),
-        events: rows.map((row) => ({
-          name: String(row.event_name),
-          count: numberOf(row.n),
-          registered: isRegisteredEvent(String(row.event_name)),
-        })),
+        events: events.map((e) => ({ ...e, registered: isRegisteredEvent(e.name) })),
       };
     },
   );
@@ -285,13 +301,17 @@ export async function analyticsRoutes(parent: FastifyInstance, deps: AnalyticsDe
     },
     async (request) => {
       const { event, interval = 'day', breakdown, compare } = request.query;
-      return trends(warehouse, {
-        ...iso(rangeOf(request.query)),
-        event: eventName(event),
-        interval: interval as TimeUnit,
-        breakdown,
-        compare,
-      });
+      return trends(
+        warehouse,
+        {
+          ...iso(rangeOf(request.query)),
+          event: eventName(event),
+          interval: interval as TimeUnit,
+          breakdown,
+          compare,
+        },
+        dialect,
+      );
     },
   );
 
@@ -311,12 +331,16 @@ export async function analyticsRoutes(parent: FastifyInstance, deps: AnalyticsDe
     },
     async (request) => {
       const { steps, windowHours = 14 * 24, breakdown } = request.query;
-      return funnel(warehouse, {
-        ...iso(rangeOf(request.query)),
-        steps: eventList(steps),
-        windowSeconds: windowHours * 3600,
-        breakdown,
-      });
+      return funnel(
+        warehouse,
+        {
+          ...iso(rangeOf(request.query)),
+          steps: eventList(steps),
+          windowSeconds: windowHours * 3600,
+          breakdown,
+        },
+        dialect,
+      );
     },
   );
 
@@ -332,21 +356,29 @@ export async function analyticsRoutes(parent: FastifyInstance, deps: AnalyticsDe
     `${prefix}/funnels/trial-to-paid`,
     { schema: { ...docs('The trial-to-paid funnel (reference §6.2)'), ...builtInFunnel } },
     async (request) =>
-      trialToPaidFunnel(warehouse, {
-        ...iso(rangeOf(request.query)),
-        windowSeconds: windowSeconds(request.query.windowHours),
-        breakdown: request.query.breakdown,
-      }),
+      trialToPaidFunnel(
+        warehouse,
+        {
+          ...iso(rangeOf(request.query)),
+          windowSeconds: windowSeconds(request.query.windowHours),
+          breakdown: request.query.breakdown,
+        },
+        dialect,
+      ),
   );
   app.get(
     `${prefix}/funnels/onboarding`,
     { schema: { ...docs('The onboarding funnel (reference §6.4)'), ...builtInFunnel } },
     async (request) =>
-      onboardingFunnel(warehouse, {
-        ...iso(rangeOf(request.query)),
-        windowSeconds: windowSeconds(request.query.windowHours),
-        breakdown: request.query.breakdown,
-      }),
+      onboardingFunnel(
+        warehouse,
+        {
+          ...iso(rangeOf(request.query)),
+          windowSeconds: windowSeconds(request.query.windowHours),
+          breakdown: request.query.breakdown,
+        },
+        dialect,
+      ),
   );
 
   app.get(
@@ -371,14 +403,18 @@ export async function analyticsRoutes(parent: FastifyInstance, deps: AnalyticsDe
     },
     async (request) => {
       const { cohortEvent, returnEvent, weeks, segmentBy } = request.query;
-      return retention(warehouse, {
-        ...iso(rangeOf(request.query)),
-        cohortEvent: cohortEvent === undefined ? undefined : eventName(cohortEvent),
-        returnEvent: returnEvent === undefined ? undefined : eventName(returnEvent),
-        weeks: weeks?.split(',').map(Number),
-        segmentBy,
-        observedUntil: now().toISOString(),
-      });
+      return retention(
+        warehouse,
+        {
+          ...iso(rangeOf(request.query)),
+          cohortEvent: cohortEvent === undefined ? undefined : eventName(cohortEvent),
+          returnEvent: returnEvent === undefined ? undefined : eventName(returnEvent),
+          weeks: weeks?.split(',').map(Number),
+          segmentBy,
+          observedUntil: now().toISOString(),
+        },
+        dialect,
+      );
     },
   );
 
@@ -393,7 +429,7 @@ export async function analyticsRoutes(parent: FastifyInstance, deps: AnalyticsDe
     },
     async (request) => {
       const range = rangeOf(request.query);
-      return { ...iso(range), experiments: await listExperiments(warehouse, range) };
+      return { ...iso(range), experiments: await listExperiments(warehouse, range, dialect) };
     },
   );
 
@@ -417,7 +453,11 @@ export async function analyticsRoutes(parent: FastifyInstance, deps: AnalyticsDe
       const range = rangeOf(request.query);
       const { name } = request.params;
       const conversionEvent = eventName(request.query.conversionEvent ?? 'subscription_complete');
-      const variants = await experimentCounts(warehouse, { ...range, experiment: name, conversionEvent });
+      const variants = await experimentCounts(
+        warehouse,
+        { ...range, experiment: name, conversionEvent },
+        dialect,
+      );
       if (variants.length === 0) {
         throw new DeeprefError('DEEPREF_NOT_FOUND', {
           what: `Exposures of the experiment "${name}" between ${range.from.toISOString()} and ${range.to.toISOString()}`,
@@ -440,7 +480,7 @@ export async function analyticsRoutes(parent: FastifyInstance, deps: AnalyticsDe
         response: { 200: ModuleAnswer('RealtimeCards in realtime.ts'), ...errors },
       },
     },
-    async () => realtimeCards({ warehouse, realtime: deps.realtime, now: now() }),
+    async () => realtimeCards({ warehouse, realtime: deps.realtime, now: now() }, dialect),
   );
 
   const rangeOnly = { querystring: Type.Object(Range) };
@@ -453,7 +493,7 @@ export async function analyticsRoutes(parent: FastifyInstance, deps: AnalyticsDe
         response: { 200: ModuleAnswer('BehaviourCohortsResult in behaviour-cohorts.ts'), ...errors },
       },
     },
-    async (request) => behaviourCohorts(warehouse, iso(rangeOf(request.query))),
+    async (request) => behaviourCohorts(warehouse, iso(rangeOf(request.query)), dialect),
   );
 
   app.get(
@@ -472,12 +512,16 @@ export async function analyticsRoutes(parent: FastifyInstance, deps: AnalyticsDe
     },
     async (request) => {
       const { event, direction = 'after', depth = 3 } = request.query;
-      return paths(warehouse, {
-        ...iso(rangeOf(request.query)),
-        event: eventName(event),
-        direction: direction as 'after' | 'before',
-        depth,
-      });
+      return paths(
+        warehouse,
+        {
+          ...iso(rangeOf(request.query)),
+          event: eventName(event),
+          direction: direction as 'after' | 'before',
+          depth,
+        },
+        dialect,
+      );
     },
   );
 
@@ -490,7 +534,7 @@ export async function analyticsRoutes(parent: FastifyInstance, deps: AnalyticsDe
         response: { 200: ModuleAnswer('FeatureAdoptionResult in feature-adoption.ts'), ...errors },
       },
     },
-    async (request) => featureAdoption(warehouse, iso(rangeOf(request.query))),
+    async (request) => featureAdoption(warehouse, iso(rangeOf(request.query)), dialect),
   );
 
   app.get(
@@ -502,7 +546,7 @@ export async function analyticsRoutes(parent: FastifyInstance, deps: AnalyticsDe
         response: { 200: ModuleAnswer('RevenueResult in revenue.ts'), ...errors },
       },
     },
-    async (request) => revenue(warehouse, iso(rangeOf(request.query))),
+    async (request) => revenue(warehouse, iso(rangeOf(request.query)), dialect),
   );
 
   app.get(
@@ -518,7 +562,11 @@ export async function analyticsRoutes(parent: FastifyInstance, deps: AnalyticsDe
       },
     },
     async (request) => {
-      const { from, to, endpoints } = await performanceReport(warehouse, iso(rangeOf(request.query)));
+      const { from, to, endpoints } = await performanceReport(
+        warehouse,
+        iso(rangeOf(request.query)),
+        dialect,
+      );
       return { from, to, endpoints };
     },
   );
@@ -536,7 +584,11 @@ export async function analyticsRoutes(parent: FastifyInstance, deps: AnalyticsDe
       },
     },
     async (request) => {
-      const { from, to, webVitals } = await performanceReport(warehouse, iso(rangeOf(request.query)));
+      const { from, to, webVitals } = await performanceReport(
+        warehouse,
+        iso(rangeOf(request.query)),
+        dialect,
+      );
       return { from, to, webVitals };
     },
   );
@@ -552,7 +604,7 @@ export async function analyticsRoutes(parent: FastifyInstance, deps: AnalyticsDe
         response: { 200: ModuleAnswer('AiMetricsResult in ai-metrics.ts'), ...errors },
       },
     },
-    async (request) => aiMetrics(warehouse, iso(rangeOf(request.query))),
+    async (request) => aiMetrics(warehouse, iso(rangeOf(request.query)), dialect),
   );
 
   app.get(
@@ -574,7 +626,7 @@ export async function analyticsRoutes(parent: FastifyInstance, deps: AnalyticsDe
           detail: `\`now\` (${request.query.now}) is not an ISO 8601 date or time`,
         });
       }
-      return userProfile(warehouse, { person: request.params.userId, now: at.toISOString() });
+      return userProfile(warehouse, { person: request.params.userId, now: at.toISOString() }, dialect);
     },
   );
 }

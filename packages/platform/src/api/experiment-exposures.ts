@@ -5,7 +5,7 @@
 
 import type { VariantCounts } from '../analytics/experiments.ts';
 import {
-  duckdbDialect,
+  compareText,
   numberOf,
   personOf,
   personSql,
@@ -42,7 +42,7 @@ function exposuresIn(dialect: SqlDialect, params: SqlParams, range: Range): stri
 export async function listExperiments(
   warehouse: Warehouse,
   range: Range,
-  dialect: SqlDialect = duckdbDialect,
+  dialect: SqlDialect,
 ): Promise<ExperimentListing[]> {
   const params = new SqlParams();
   const experiment = dialect.property('properties', 'experiment', params);
@@ -76,8 +76,8 @@ export async function listExperiments(
       .get(String(row.experiment))
       ?.variants.push({ name: String(row.variant), users: numberOf(row.users) });
   }
-  const list = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
-  for (const item of list) item.variants.sort((a, b) => a.name.localeCompare(b.name));
+  const list = [...byName.values()].sort((a, b) => compareText(a.name, b.name));
+  for (const item of list) item.variants.sort((a, b) => compareText(a.name, b.name));
   return list;
 }
 
@@ -88,7 +88,7 @@ export async function listExperiments(
 export async function experimentCounts(
   warehouse: Warehouse,
   query: Range & { experiment: string; conversionEvent: string },
-  dialect: SqlDialect = duckdbDialect,
+  dialect: SqlDialect,
 ): Promise<VariantCounts[]> {
   const params = new SqlParams();
   const experiment = dialect.property('properties', 'experiment', params);
@@ -109,11 +109,13 @@ export async function experimentCounts(
           AND e.timestamp < ${dialect.timestamp(params.add(query.to.toISOString()))}
       ) THEN 1 ELSE 0 END) AS conversions
     FROM exposed x
-    GROUP BY x.variant
-    ORDER BY x.variant`;
-  return rowObjects(await warehouse.query(sql, params.values)).map((row) => ({
-    name: String(row.variant),
-    users: numberOf(row.users),
-    conversions: numberOf(row.conversions),
-  }));
+    GROUP BY x.variant`;
+  // Ordered here, not in SQL, where the engines' collations differ: the first variant is the default control.
+  return rowObjects(await warehouse.query(sql, params.values))
+    .map((row) => ({
+      name: String(row.variant),
+      users: numberOf(row.users),
+      conversions: numberOf(row.conversions),
+    }))
+    .sort((a, b) => compareText(a.name, b.name));
 }

@@ -1,5 +1,5 @@
 /**
- * Access/portability exports end to end: a subject's events in through the collector, an export request driven
+ * Access/portability exports end to end, once per adapter set: a subject's events in through the collector, an export request driven
  * through the control socket in each format, the package downloaded over HTTP with its signed link, its checksum
  * checked, and every format parsed back (CSV by RFC 4180, XML by a strict pattern, Parquet through DuckDB) to the
  * same records as the JSON. Links that expired or were altered are refused with their codes.
@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlRequest } from '../cli/control-client.ts';
 import { dataPaths } from '../config.ts';
 import { loadOrCreateSecret } from '../secrets.ts';
-import { startTestPlatform, type TestPlatform } from '../testing/test-platform.ts';
+import { type AdapterSet, adapterSets } from '../testing/adapter-sets.ts';
+import type { TestPlatform } from '../testing/test-platform.ts';
 import { downloadPath, signDownload } from './signed-url.ts';
 
 const tag = randomUUID().slice(0, 8);
@@ -186,135 +187,146 @@ function flatten(
   );
 }
 
-beforeAll(async () => {
-  tp = await startTestPlatform();
-  const events = [1, 2].map((n) => ({
-    eventId: randomUUID(),
-    eventName: 'prompt_submitted',
-    timestamp: new Date(Date.now() - n * 60_000).toISOString(),
-    userId,
-    properties: { prompt_text: `${prompt} #${n}`, n },
-  }));
-  expect((await tp.post('/api/telemetry/events', events)).status).toBe(200);
-  await tp.platform.drain();
-}, 60_000);
-
-afterAll(async () => {
-  await tp?.close();
+afterAll(() => {
   fs.rmSync(scratch, { recursive: true, force: true });
 });
 
-describe('data subject exports', () => {
-  let json: Record<string, Record<string, unknown>[]>;
+for (const adapters of adapterSets) {
+  describe(`data subject exports (${adapters.name})`, () => exportSuite(adapters));
+}
 
-  it('exports JSON with every store’s records, the prompt decrypted, behind a checksum and a signed link', async () => {
-    const done = await exportAs('json');
-    const got = await download(done.downloadUrl);
-    expect(got.status).toBe(200);
-    const sha256 = createHash('sha256').update(got.bytes).digest('hex');
-    expect(got.sha256).toBe(sha256);
-    expect(done.result.sha256).toBe(sha256);
-    expect(done.result.sizeBytes).toBe(got.bytes.length);
-    const files = unzipSync(got.bytes);
-    expect(Object.keys(files).sort()).toEqual(['data.json', 'manifest.json']);
-    const manifest = JSON.parse(Buffer.from(files['manifest.json']!).toString('utf8'));
-    expect(manifest.files).toEqual([
-      {
-        name: 'data.json',
-        sizeBytes: files['data.json']!.length,
-        sha256: createHash('sha256').update(files['data.json']!).digest('hex'),
-      },
-    ]);
-    const data = JSON.parse(Buffer.from(files['data.json']!).toString('utf8'));
-    expect(data.subject).toBe(userId);
-    json = data.sections;
-    const prompts = (rows: Record<string, unknown>[]) =>
-      rows
-        .map((r) => (typeof r.properties === 'string' ? JSON.parse(r.properties) : r.properties).prompt_text)
-        .sort();
-    const expected = [`${prompt} #1`, `${prompt} #2`];
-    expect(prompts(json.log_events!)).toEqual(expected);
-    expect(prompts(json.warehouse_events!)).toEqual(expected);
-    expect(prompts(json.lake_events!)).toEqual(expected);
-    expect(json.data_keys).toHaveLength(1);
-  });
-
-  it('writes CSV, XML and Parquet that parse back to the same records as the JSON', async () => {
-    for (const format of ['csv', 'xml', 'parquet'] as const) {
-      const done = await exportAs(format);
-      const got = await download(done.downloadUrl);
-      expect(got.sha256).toBe(createHash('sha256').update(got.bytes).digest('hex'));
-      const files = unzipSync(got.bytes);
-      let parsed: Record<string, Cells[]>;
-      if (format === 'csv') {
-        parsed = Object.fromEntries(
-          Object.entries(files)
-            .filter(([name]) => name.endsWith('.csv'))
-            .map(([name, bytes]) => [
-              name.replace(/\.csv$/, ''),
-              parseCsv(Buffer.from(bytes).toString('utf8')),
-            ]),
-        );
-      } else if (format === 'xml') parsed = parseXml(Buffer.from(files['data.xml']!).toString('utf8'));
-      else parsed = await parseParquet(files);
-      // The exports ran at different times: compare the sections whose content does not change between runs.
-      for (const section of ['log_events', 'warehouse_events', 'lake_events', 'data_keys']) {
-        expect(parsed[section], `${format} ${section}`).toEqual(flatten(json, format !== 'xml')[section]);
-      }
-    }
+function exportSuite(adapters: AdapterSet) {
+  beforeAll(async () => {
+    tp = await adapters.start();
+    const events = [1, 2].map((n) => ({
+      eventId: randomUUID(),
+      eventName: 'prompt_submitted',
+      timestamp: new Date(Date.now() - n * 60_000).toISOString(),
+      userId,
+      properties: { prompt_text: `${prompt} #${n}`, n },
+    }));
+    expect((await tp.post('/api/telemetry/events', events)).status).toBe(200);
+    await tp.platform.drain();
   }, 60_000);
 
-  it('refuses an expired link with DEEPREF_EXPORT_LINK_EXPIRED and an altered one with DEEPREF_EXPORT_LINK_INVALID', async () => {
-    const done = await exportAs('json');
-    const secret = loadOrCreateSecret(dataPaths(tp.dataDir).secrets, 'export-url');
-    const expired = signDownload(secret, done.result.id, Date.now() - 1000);
-    const answer = await download(`${tp.url}${downloadPath(expired)}`);
-    expect(answer.status).toBe(410);
-    expect(JSON.parse(answer.body).error.code).toBe('DEEPREF_EXPORT_LINK_EXPIRED');
-
-    const url = new URL(done.downloadUrl);
-    const tampered = [
-      // A later expiry with the old signature.
-      url.href.replace(/expires=\d+/, (m) => `expires=${Number(m.slice(8)) + 86_400_000}`),
-      // Another export's id.
-      url.href.replace(done.result.id, randomUUID()),
-      // One character of the signature changed.
-      url.href.replace(/signature=(.)/, (_, c: string) => `signature=${c === 'A' ? 'B' : 'A'}`),
-      // No signature.
-      url.href.replace(/&signature=[^&]*/, ''),
-    ];
-    for (const link of tampered) {
-      const refused = await download(link);
-      expect(refused.status, link).toBe(403);
-      expect(JSON.parse(refused.body).error.code).toBe('DEEPREF_EXPORT_LINK_INVALID');
-    }
-    expect((await download(done.downloadUrl)).status).toBe(200);
+  afterAll(async () => {
+    await tp?.close();
   });
 
-  it('never runs an unverified request, and audits each transition', async () => {
-    const created = await control('POST', '/api/v1/dsr', { kind: 'erasure', userId });
-    const id = created.body.id as string;
-    for (const action of ['run', 'approve']) {
-      const refused = await control('POST', `/api/v1/dsr/${id}/${action}`, {});
-      expect(refused.status).toBe(409);
-      expect(refused.body.error.code).toBe('DEEPREF_DSR_INVALID_TRANSITION');
-    }
-    expect((await control('POST', `/api/v1/dsr/${id}/cancel`, {})).body.state).toBe('canceled');
-    const detail = await control('GET', `/api/v1/dsr/${id}`);
-    expect(detail.body.audit.map((a: { toState: string }) => a.toState)).toEqual(['received', 'canceled']);
-    // The subject's data is untouched.
-    expect(
-      (await tp.platform.warehouse.query('SELECT count(*) FROM events WHERE user_id = $1', [userId])).rows,
-    ).toEqual([[2]]);
-  });
+  describe('data subject exports', () => {
+    let json: Record<string, Record<string, unknown>[]>;
 
-  it('answers the operator routes on the control socket only', async () => {
-    const response = await fetch(`${tp.url}/api/v1/dsr`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ kind: 'export', userId }),
+    it('exports JSON with every store’s records, the prompt decrypted, behind a checksum and a signed link', async () => {
+      const done = await exportAs('json');
+      const got = await download(done.downloadUrl);
+      expect(got.status).toBe(200);
+      const sha256 = createHash('sha256').update(got.bytes).digest('hex');
+      expect(got.sha256).toBe(sha256);
+      expect(done.result.sha256).toBe(sha256);
+      expect(done.result.sizeBytes).toBe(got.bytes.length);
+      const files = unzipSync(got.bytes);
+      expect(Object.keys(files).sort()).toEqual(['data.json', 'manifest.json']);
+      const manifest = JSON.parse(Buffer.from(files['manifest.json']!).toString('utf8'));
+      expect(manifest.files).toEqual([
+        {
+          name: 'data.json',
+          sizeBytes: files['data.json']!.length,
+          sha256: createHash('sha256').update(files['data.json']!).digest('hex'),
+        },
+      ]);
+      const data = JSON.parse(Buffer.from(files['data.json']!).toString('utf8'));
+      expect(data.subject).toBe(userId);
+      json = data.sections;
+      const prompts = (rows: Record<string, unknown>[]) =>
+        rows
+          .map(
+            (r) => (typeof r.properties === 'string' ? JSON.parse(r.properties) : r.properties).prompt_text,
+          )
+          .sort();
+      const expected = [`${prompt} #1`, `${prompt} #2`];
+      expect(prompts(json.log_events!)).toEqual(expected);
+      expect(prompts(json.warehouse_events!)).toEqual(expected);
+      expect(prompts(json.lake_events!)).toEqual(expected);
+      expect(json.data_keys).toHaveLength(1);
     });
-    expect(response.status).toBe(403);
-    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('DEEPREF_FORBIDDEN');
+
+    it('writes CSV, XML and Parquet that parse back to the same records as the JSON', async () => {
+      for (const format of ['csv', 'xml', 'parquet'] as const) {
+        const done = await exportAs(format);
+        const got = await download(done.downloadUrl);
+        expect(got.sha256).toBe(createHash('sha256').update(got.bytes).digest('hex'));
+        const files = unzipSync(got.bytes);
+        let parsed: Record<string, Cells[]>;
+        if (format === 'csv') {
+          parsed = Object.fromEntries(
+            Object.entries(files)
+              .filter(([name]) => name.endsWith('.csv'))
+              .map(([name, bytes]) => [
+                name.replace(/\.csv$/, ''),
+                parseCsv(Buffer.from(bytes).toString('utf8')),
+              ]),
+          );
+        } else if (format === 'xml') parsed = parseXml(Buffer.from(files['data.xml']!).toString('utf8'));
+        else parsed = await parseParquet(files);
+        // The exports ran at different times: compare the sections whose content does not change between runs.
+        for (const section of ['log_events', 'warehouse_events', 'lake_events', 'data_keys']) {
+          expect(parsed[section], `${format} ${section}`).toEqual(flatten(json, format !== 'xml')[section]);
+        }
+      }
+    }, 60_000);
+
+    it('refuses an expired link with DEEPREF_EXPORT_LINK_EXPIRED and an altered one with DEEPREF_EXPORT_LINK_INVALID', async () => {
+      const done = await exportAs('json');
+      const secret = loadOrCreateSecret(dataPaths(tp.dataDir).secrets, 'export-url');
+      const expired = signDownload(secret, done.result.id, Date.now() - 1000);
+      const answer = await download(`${tp.url}${downloadPath(expired)}`);
+      expect(answer.status).toBe(410);
+      expect(JSON.parse(answer.body).error.code).toBe('DEEPREF_EXPORT_LINK_EXPIRED');
+
+      const url = new URL(done.downloadUrl);
+      const tampered = [
+        // A later expiry with the old signature.
+        url.href.replace(/expires=\d+/, (m) => `expires=${Number(m.slice(8)) + 86_400_000}`),
+        // Another export's id.
+        url.href.replace(done.result.id, randomUUID()),
+        // One character of the signature changed.
+        url.href.replace(/signature=(.)/, (_, c: string) => `signature=${c === 'A' ? 'B' : 'A'}`),
+        // No signature.
+        url.href.replace(/&signature=[^&]*/, ''),
+      ];
+      for (const link of tampered) {
+        const refused = await download(link);
+        expect(refused.status, link).toBe(403);
+        expect(JSON.parse(refused.body).error.code).toBe('DEEPREF_EXPORT_LINK_INVALID');
+      }
+      expect((await download(done.downloadUrl)).status).toBe(200);
+    });
+
+    it('never runs an unverified request, and audits each transition', async () => {
+      const created = await control('POST', '/api/v1/dsr', { kind: 'erasure', userId });
+      const id = created.body.id as string;
+      for (const action of ['run', 'approve']) {
+        const refused = await control('POST', `/api/v1/dsr/${id}/${action}`, {});
+        expect(refused.status).toBe(409);
+        expect(refused.body.error.code).toBe('DEEPREF_DSR_INVALID_TRANSITION');
+      }
+      expect((await control('POST', `/api/v1/dsr/${id}/cancel`, {})).body.state).toBe('canceled');
+      const detail = await control('GET', `/api/v1/dsr/${id}`);
+      expect(detail.body.audit.map((a: { toState: string }) => a.toState)).toEqual(['received', 'canceled']);
+      // The subject's data is untouched.
+      expect(
+        (await tp.platform.warehouse.query('SELECT count(*) FROM events WHERE user_id = $1', [userId])).rows,
+      ).toEqual([[2]]);
+    });
+
+    it('answers the operator routes on the control socket only', async () => {
+      const response = await fetch(`${tp.url}/api/v1/dsr`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ kind: 'export', userId }),
+      });
+      expect(response.status).toBe(403);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('DEEPREF_FORBIDDEN');
+    });
   });
-});
+}

@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { postgresSchemas } from '../adapters.ts';
 import { natsReach, natsUrl } from '../bus/jetstream/nats-test-server.ts';
 import { dataPaths, defaultConfig } from '../config.ts';
+import { envName } from '../config-file.ts';
 import { storableId } from '../privacy/consent/consent-store.ts';
 import { servicesRequired } from './services.ts';
 import { startTestPlatform, type TestPlatform, type TestPlatformOptions } from './test-platform.ts';
@@ -21,6 +22,11 @@ export interface AdapterSet {
   /** Starts a platform on these adapters with its own data, a random port and one write key. */
   start(options?: TestPlatformOptions): Promise<TestPlatform>;
   /**
+   * Engines of their own for a test that runs the platform in several processes, one after another (the CLI, the
+   * crash test's children), each on the same data directory.
+   */
+  deploy(): EngineDeployment;
+  /**
    * The engines' own consistency checks of what they hold (SQLite's `integrity_check`, …), run while the
    * platform is up; the problems found, or [] when all is sound.
    */
@@ -30,6 +36,32 @@ export interface AdapterSet {
    * (PostgreSQL stores NUL and lone surrogates as U+FFFD; docs/deployment.md).
    */
   warehouseText(text: string): string;
+}
+
+export interface EngineDeployment {
+  /** The config's `adapters` section and engines' settings (empty on the embedded defaults). */
+  engines: Engines;
+  /** The same settings as `DEEPREF_*` variables, for a process of its own. */
+  env: Record<string, string>;
+  /**
+   * Frees the work leases that processes killed on purpose still hold (JetStream: they expire 15 s after the
+   * last heartbeat), so that the next process takes the partitions at once instead of waiting.
+   */
+  expireLeases(): Promise<void>;
+  /** Removes what the deployment holds in its engines (streams, schemas); the data directory is the caller's. */
+  drop(): Promise<void>;
+}
+
+type Engines = NonNullable<TestPlatformOptions['engines']>;
+
+/** `{ nats: { servers: … } }` → `{ DEEPREF_NATS_SERVERS: … }`. */
+function engineEnv(engines: Engines): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [section, settings] of Object.entries(engines)) {
+    for (const [key, value] of Object.entries(settings ?? {}))
+      env[envName(`${section}.${key}`)] = String(value);
+  }
+  return env;
 }
 
 const identity = (text: string) => text;
@@ -52,6 +84,7 @@ export const embeddedAdapters: AdapterSet = {
   name: 'embedded',
   warehouseText: identity,
   start: startTestPlatform,
+  deploy: () => ({ engines: {}, env: {}, expireLeases: async () => {}, drop: async () => {} }),
   async checkIntegrity(tp) {
     const paths = dataPaths(tp.dataDir);
     return [...sqliteIntegrity(paths.eventLog), ...sqliteIntegrity(paths.meta)];
@@ -67,21 +100,12 @@ export const scaleOutAdapters: AdapterSet = {
   name: 'scale-out',
   warehouseText: (text) => storableId(text),
   async start(options = {}) {
-    const id = randomBytes(5).toString('hex');
-    const stream = `DEEPREF_TEST_${id.toUpperCase()}`;
-    const schema = `deepref_test_${id}`;
+    const deployment = scaleOutAdapters.deploy();
     let tp: TestPlatform;
     try {
-      tp = await startTestPlatform({
-        ...options,
-        engines: {
-          adapters: { eventLog: 'jetstream', warehouse: 'postgres', meta: 'postgres', realtime: 'memory' },
-          nats: { servers: natsUrl, stream, partitions: 4, replicas: 1 },
-          postgres: { connectionString: postgresUrl, schema },
-        },
-      });
+      tp = await startTestPlatform({ ...options, engines: deployment.engines });
     } catch (error) {
-      await dropScaleOutEngines(stream, schema);
+      await deployment.drop();
       throw error;
     }
     const close = tp.close;
@@ -91,9 +115,25 @@ export const scaleOutAdapters: AdapterSet = {
         try {
           await close(closeOptions);
         } finally {
-          await dropScaleOutEngines(stream, schema);
+          await deployment.drop();
         }
       },
+    };
+  },
+  deploy() {
+    const id = randomBytes(5).toString('hex');
+    const stream = `DEEPREF_TEST_${id.toUpperCase()}`;
+    const schema = `deepref_test_${id}`;
+    const engines: Engines = {
+      adapters: { eventLog: 'jetstream', warehouse: 'postgres', meta: 'postgres', realtime: 'memory' },
+      nats: { servers: natsUrl, stream, partitions: 4, replicas: 1 },
+      postgres: { connectionString: postgresUrl, schema },
+    };
+    return {
+      engines,
+      env: engineEnv(engines),
+      expireLeases: () => purgeLeases(stream),
+      drop: () => dropScaleOutEngines(stream, schema),
     };
   },
   async checkIntegrity(tp) {
@@ -108,6 +148,23 @@ export const scaleOutAdapters: AdapterSet = {
     ];
   },
 };
+
+/**
+ * Empties the lease buckets of a deployment's workers (adapters.ts `openWorkerLeases`), as their expiry would.
+ * A bucket not made yet (no worker ran) has nothing to free.
+ */
+async function purgeLeases(stream: string): Promise<void> {
+  const buckets = new Set(['LEASES', 'WORKERS', 'SINGLETONS'].map((bucket) => `KV_${stream}_${bucket}`));
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const jsm = await jetstreamManager(nc);
+    for await (const name of jsm.streams.names()) {
+      if (buckets.has(name)) await jsm.streams.purge(name);
+    }
+  } finally {
+    await nc.close();
+  }
+}
 
 /** Deletes a test deployment's streams and buckets and drops its schemas. */
 export async function dropScaleOutEngines(stream: string, schema: string): Promise<void> {

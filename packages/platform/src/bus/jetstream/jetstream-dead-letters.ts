@@ -2,10 +2,11 @@
  * The dead letters of the JetStream event log: a stream of their own (a dead letter's id is its sequence number, its
  * subject names its reason) and a bucket of replay marks, since a stored message never changes.
  */
-import type { JetStreamClient, JetStreamManager, PubAck } from '@nats-io/jetstream';
+import type { JetStreamManager, PubAck } from '@nats-io/jetstream';
 import { DeeprefError } from '../../errors.ts';
 import type { DeadLetter, DeadLetterInput, DeadLetterQuery, DeadLetterStore } from '../event-log.ts';
 import { deadLetterSubject, type JetStreamLayout, reasonOfSubject } from './jetstream-layout.ts';
+import type { JetStreamRequests } from './jetstream-requests.ts';
 import type { KvBucket } from './kv-bucket.ts';
 import type { StreamCursors, StreamRecord } from './stream-cursors.ts';
 
@@ -18,28 +19,25 @@ interface ReplayMark {
 const listPage = 500;
 
 export class JetStreamDeadLetters implements DeadLetterStore {
-  private readonly js: JetStreamClient;
+  private readonly requests: JetStreamRequests;
   private readonly jsm: JetStreamManager;
   private readonly layout: JetStreamLayout;
   private readonly replays: KvBucket;
   private readonly cursors: StreamCursors;
-  private readonly timeoutMs: number;
   private readonly decoder = new TextDecoder();
 
   constructor(
     jsm: JetStreamManager,
-    js: JetStreamClient,
+    requests: JetStreamRequests,
     layout: JetStreamLayout,
     replays: KvBucket,
     cursors: StreamCursors,
-    timeoutMs: number,
   ) {
     this.jsm = jsm;
-    this.js = js;
+    this.requests = requests;
     this.layout = layout;
     this.replays = replays;
     this.cursors = cursors;
-    this.timeoutMs = timeoutMs;
   }
 
   /** Stores one dead letter; resolves once JetStream acknowledged it. */
@@ -53,9 +51,7 @@ export class JetStreamDeadLetters implements DeadLetterStore {
       ...(letter.eventId === undefined ? {} : { eventId: letter.eventId }),
       ...(letter.eventName === undefined ? {} : { eventName: letter.eventName }),
     };
-    return this.js.publish(deadLetterSubject(this.layout, letter.reason), JSON.stringify(stored), {
-      timeout: this.timeoutMs,
-    });
+    return this.requests.publish(deadLetterSubject(this.layout, letter.reason), JSON.stringify(stored));
   }
 
   async list(query: DeadLetterQuery = {}): Promise<DeadLetter[]> {

@@ -12,13 +12,7 @@
  * by event id).
  */
 import type { StoredEvent } from '@deepref/schema';
-import {
-  type JetStreamClient,
-  type JetStreamManager,
-  jetstream,
-  jetstreamManager,
-  StorageType,
-} from '@nats-io/jetstream';
+import { type JetStreamManager, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
 import { DeeprefError } from '../../errors.ts';
 import {
@@ -29,6 +23,7 @@ import {
   type DeadLetterInput,
   type EventLog,
   type LogRecord,
+  type SubjectRecords,
 } from '../event-log.ts';
 import { JetStreamDeadLetters } from './jetstream-dead-letters.ts';
 import {
@@ -39,7 +34,13 @@ import {
   partitionOf,
   textOfBucketKey,
 } from './jetstream-layout.ts';
+import { JetStreamRequests } from './jetstream-requests.ts';
 import { ensureStream } from './jetstream-streams.ts';
+import {
+  eraseSubjectFromStreams,
+  findSubjectInStreams,
+  type SubjectScanParts,
+} from './jetstream-subject-erasure.ts';
 import { KvBucket } from './kv-bucket.ts';
 import { StreamCursors } from './stream-cursors.ts';
 
@@ -88,7 +89,7 @@ export async function openJetStreamEventLog(options: JetStreamEventLogOptions = 
   }
   try {
     const jsm = await jetstreamManager(nc, { timeout: timeoutMs });
-    const js = jetstream(nc, { timeout: timeoutMs });
+    const requests = new JetStreamRequests(nc, timeoutMs);
     const eventStream = await ensureStream(
       jsm,
       {
@@ -120,7 +121,7 @@ export async function openJetStreamEventLog(options: JetStreamEventLogOptions = 
       ['num_replicas'],
     );
     const bucket = (name: string, ttlMs?: number) =>
-      KvBucket.open(jsm, js, name, { replicas, timeoutMs, ...(ttlMs === undefined ? {} : { ttlMs }) });
+      KvBucket.open(jsm, requests, name, { replicas, ...(ttlMs === undefined ? {} : { ttlMs }) });
     const [seen, offsets, replays] = await Promise.all([
       bucket(layout.seenBucket, (options.dedupWindowDays ?? 7) * dayMs),
       bucket(layout.offsetBucket),
@@ -129,7 +130,7 @@ export async function openJetStreamEventLog(options: JetStreamEventLogOptions = 
     return new JetStreamEventLog({
       nc,
       jsm,
-      js,
+      requests,
       layout,
       seen,
       offsets,
@@ -156,7 +157,7 @@ function unavailable(servers: string, error: unknown): DeeprefError {
 interface Parts {
   nc: NatsConnection;
   jsm: JetStreamManager;
-  js: JetStreamClient;
+  requests: JetStreamRequests;
   layout: JetStreamLayout;
   seen: KvBucket;
   offsets: KvBucket;
@@ -201,11 +202,10 @@ class JetStreamEventLog implements EventLog {
     );
     this.deadLetters = new JetStreamDeadLetters(
       parts.jsm,
-      parts.js,
+      parts.requests,
       parts.layout,
       parts.replays,
       this.deadLetterCursors,
-      parts.timeoutMs,
     );
   }
 
@@ -270,6 +270,26 @@ class JetStreamEventLog implements EventLog {
     return offsets;
   }
 
+  /** Privacy requests (jetstream-subject-erasure.ts). */
+  findSubject(ids: readonly string[]): Promise<SubjectRecords> {
+    return findSubjectInStreams(this.subjectScanParts(), ids);
+  }
+
+  eraseSubject(ids: readonly string[]): Promise<{ events: number; deadLetters: number }> {
+    return eraseSubjectFromStreams(this.subjectScanParts(), ids);
+  }
+
+  private subjectScanParts(): SubjectScanParts {
+    const { jsm, layout } = this.parts;
+    return {
+      jsm,
+      layout,
+      events: this.cursors,
+      deadLetterCursors: this.deadLetterCursors,
+      deadLetters: this.deadLetters,
+    };
+  }
+
   /** Waits for every append under way to be acknowledged, then removes its read consumers and disconnects. */
   close(): Promise<void> {
     this.closing ??= (async () => {
@@ -303,7 +323,7 @@ class JetStreamEventLog implements EventLog {
     turn: Promise<void>,
     endTurn: () => void,
   ): Promise<AppendOutcome[]> {
-    const { seen, js, timeoutMs, servers } = this.parts;
+    const { seen, requests, servers } = this.parts;
     const { keys, subjects, bodies } = batch;
     try {
       let marked: (string | undefined)[];
@@ -314,9 +334,7 @@ class JetStreamEventLog implements EventLog {
       }
       // Issued together, in order: one connection keeps the order, so a batch's events take ascending offsets.
       const publishes = keys.map((key, i) =>
-        marked[i] === undefined
-          ? js.publish(subjects[i]!, bodies[i]!, { msgID: key, timeout: timeoutMs })
-          : undefined,
+        marked[i] === undefined ? requests.publish(subjects[i]!, bodies[i]!, { msgID: key }) : undefined,
       );
       const letters = batch.deadLetters.map((letter) => this.deadLetters.publish(letter));
       endTurn();

@@ -1,47 +1,41 @@
 /**
  * A key-value bucket in JetStream's KV layout (stream `KV_<bucket>`, subjects `$KV.<bucket>.<key>`, the last value
  * per key kept), written through the JetStream API because `@nats-io/kv` is not a dependency. The layout is KV's,
- * so tools that know KV buckets can read these.
+ * so tools that know KV buckets can read these. Puts and gets go out without waiting for one another
+ * (jetstream-requests.ts): a caller that needs many issues them all, then awaits them together.
  */
-import {
-  type JetStreamClient,
-  type JetStreamManager,
-  StorageType,
-  type StreamConfig,
-} from '@nats-io/jetstream';
+import { type JetStreamManager, StorageType, type StreamConfig } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
+import type { JetStreamRequests } from './jetstream-requests.ts';
 import { ensureStream } from './jetstream-streams.ts';
 
 export interface KvBucketOptions {
   replicas: number;
   /** How long a value lives after its last put; unset: for ever. */
   ttlMs?: number;
-  timeoutMs: number;
 }
 
 export class KvBucket {
   readonly stream: string;
   private readonly prefix: string;
-  private readonly js: JetStreamClient;
   private readonly jsm: JetStreamManager;
-  private readonly timeoutMs: number;
+  private readonly requests: JetStreamRequests;
 
-  private constructor(jsm: JetStreamManager, js: JetStreamClient, bucket: string, timeoutMs: number) {
+  private constructor(jsm: JetStreamManager, requests: JetStreamRequests, bucket: string) {
     this.jsm = jsm;
-    this.js = js;
+    this.requests = requests;
     this.stream = `KV_${bucket}`;
     this.prefix = `$KV.${bucket}.`;
-    this.timeoutMs = timeoutMs;
   }
 
   /** Creates the bucket unless it exists; an existing one takes the given TTL and replicas. */
   static async open(
     jsm: JetStreamManager,
-    js: JetStreamClient,
+    requests: JetStreamRequests,
     bucket: string,
     options: KvBucketOptions,
   ): Promise<KvBucket> {
-    const kv = new KvBucket(jsm, js, bucket, options.timeoutMs);
+    const kv = new KvBucket(jsm, requests, bucket);
     const maxAge = options.ttlMs === undefined ? 0 : nanos(options.ttlMs);
     const config: Partial<StreamConfig> & { name: string } = {
       name: kv.stream,
@@ -64,10 +58,11 @@ export class KvBucket {
    * value is still the one of that sequence (0: the key has none), else it rejects (compare and set).
    */
   async put(key: string, value: string, expectedSeq?: number): Promise<number> {
-    const ack = await this.js.publish(`${this.prefix}${key}`, value, {
-      timeout: this.timeoutMs,
-      ...(expectedSeq === undefined ? {} : { expect: { lastSubjectSequence: expectedSeq } }),
-    });
+    const ack = await this.requests.publish(
+      `${this.prefix}${key}`,
+      value,
+      expectedSeq === undefined ? {} : { lastSubjectSequence: expectedSeq },
+    );
     return ack.seq;
   }
 
@@ -78,8 +73,10 @@ export class KvBucket {
 
   /** The last value put under `key`, with its sequence number for a compare and set. */
   async entry(key: string): Promise<{ value: string; seq: number } | undefined> {
-    const message = await this.jsm.direct.getMessage(this.stream, { last_by_subj: `${this.prefix}${key}` });
-    return message === null ? undefined : { value: message.string(), seq: message.seq };
+    const message = await this.requests.lastBySubject(this.stream, `${this.prefix}${key}`);
+    return message === null
+      ? undefined
+      : { value: message.string(), seq: Number(message.headers?.get('Nats-Sequence')) };
   }
 
   /** Every key with its value. */

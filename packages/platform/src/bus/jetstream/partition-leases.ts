@@ -5,8 +5,9 @@
  * sequence number, so two workers never both hold a partition (a worker learns it lost one at its next renewal:
  * it must stop reading that partition then, and may have read for up to one heartbeat after the lease expired).
  */
-import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { JetStreamRequests } from './jetstream-requests.ts';
 import { KvBucket } from './kv-bucket.ts';
 
 export interface PartitionLeasesOptions {
@@ -70,10 +71,9 @@ export class PartitionLeases {
     });
     try {
       const jsm = await jetstreamManager(nc, { timeout: timeoutMs });
-      const bucket = await KvBucket.open(jsm, jetstream(nc, { timeout: timeoutMs }), options.bucket, {
+      const bucket = await KvBucket.open(jsm, new JetStreamRequests(nc, timeoutMs), options.bucket, {
         replicas: options.replicas ?? 1,
         ttlMs,
-        timeoutMs,
       });
       return new PartitionLeases(nc, bucket, options, ttlMs);
     } catch (error) {

@@ -3,6 +3,11 @@
  * consumer without acks that stays where its last read ended; each read is one `no_wait` pull, which returns at once
  * whatever is there, up to the limit. `StreamCursors` keeps the idle cursors by (filter, position), so that each
  * reader going forward batch by batch finds its own again.
+ *
+ * A parked cursor can answer a pull with less than the stream holds: the server tells a consumer of new messages
+ * after it acknowledged their publish, so a read right after an append may find the consumer not yet told. A short
+ * read from a parked cursor is therefore checked with a direct get of the next message, and read again by a new
+ * consumer (which counts from the stream itself) when one is there.
  */
 import { AckPolicy, DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
 import { createInbox, type Msg, type NatsConnection, nanos } from '@nats-io/transport-node';
@@ -149,21 +154,38 @@ export class StreamCursors {
     const key = `${filter ?? ''}@${after}`;
     const parked = this.idle.get(key);
     this.idle.delete(key);
+    let records: StreamRecord[] = [];
+    let from = after;
     if (parked) {
       try {
-        return this.park(parked, await parked.pull(limit, this.timeoutMs));
+        records = await parked.pull(limit, this.timeoutMs);
+        if (records.length === limit || !(await this.holdsAfter(filter, parked.position))) {
+          return this.park(parked, records);
+        }
+        from = parked.position; // told late of what follows: a new consumer reads on from there
       } catch {
         // Its consumer expired, or its position is in doubt: start afresh where it was asked to be.
-        this.discard(parked);
+        records = [];
       }
+      this.discard(parked);
     }
-    const cursor = await StreamCursor.create(this.nc, this.jsm, this.stream, filter, after);
+    const cursor = await StreamCursor.create(this.nc, this.jsm, this.stream, filter, from);
     try {
-      return this.park(cursor, await cursor.pull(limit, this.timeoutMs));
+      const more = await cursor.pull(limit - records.length, this.timeoutMs);
+      return this.park(cursor, records.length === 0 ? more : records.concat(more));
     } catch (error) {
       this.discard(cursor);
       throw error;
     }
+  }
+
+  /** Whether the stream holds a message (of the filter) after `position`: one direct get, no consumer. */
+  private async holdsAfter(filter: string | undefined, position: number): Promise<boolean> {
+    const next = await this.jsm.direct.getMessage(this.stream, {
+      seq: position + 1,
+      next_by_subj: filter ?? '>',
+    });
+    return next !== null;
   }
 
   /** Removes every idle cursor's consumer. */

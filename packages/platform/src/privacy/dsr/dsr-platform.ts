@@ -35,6 +35,8 @@ export interface PrivacyRequestDeps {
   realtime: RealtimeStore;
   realtimeJobs: readonly string[];
   meta: MetaStore;
+  /** The MetaStore's engine: how the old versions of the rows an erasure changed leave its files. */
+  metaEngine: 'sqlite' | 'postgres';
   keys: KeyStore;
   /** Brings the stores up to date with the log (the platform's drain). */
   settle: () => Promise<void>;
@@ -54,6 +56,25 @@ async function truncateWal(meta: MetaStore): Promise<void> {
   );
 }
 
+/** The MetaStore tables whose rows name a subject: an erasure deletes from them or rewrites the id. */
+const subjectTables = ['consent_records', 'consent_links', 'dsr_requests', 'exports'] as const;
+
+/**
+ * How the old versions of the rows an erasure changed leave the MetaStore's files. SQLite: `secure_delete` zeroes
+ * them in place, and after each erasure a truncating checkpoint empties the write-ahead log. PostgreSQL: an UPDATE
+ * or DELETE leaves the old row version in the page, and a plain VACUUM only marks its space free; VACUUM FULL
+ * rewrites each table that names subjects to new files without them (docs/privacy.md, "PostgreSQL and JetStream").
+ */
+async function eraseOldVersions(meta: MetaStore, engine: PrivacyRequestDeps['metaEngine']) {
+  if (engine === 'sqlite') {
+    await sql`PRAGMA secure_delete = ON`.execute(meta);
+    return () => truncateWal(meta);
+  }
+  return async () => {
+    for (const table of subjectTables) await sql`VACUUM (FULL) ${sql.table(table)}`.execute(meta);
+  };
+}
+
 export async function registerPrivacyRequests(
   app: FastifyInstance,
   deps: PrivacyRequestDeps,
@@ -68,16 +89,14 @@ export async function registerPrivacyRequests(
     realtimeStore(deps.realtime, () => deps.realtimeJobs),
     metaStore(deps.meta),
   ];
-  // The MetaStore is SQLite: replaced ids are overwritten in place (secure_delete) and, after each erasure, the old
-  // page versions leave the write-ahead log.
-  await sql`PRAGMA secure_delete = ON`.execute(deps.meta);
+  const afterErasure = await eraseOldVersions(deps.meta, deps.metaEngine);
   const dsr: DsrService = new DsrService({
     meta: deps.meta,
     stores: [...stores, exportsStore(exports, () => dsr.keptExport)],
     exports,
     pseudonymKey: loadOrCreateSecret(deps.secretsDir, 'dsr-pseudonym'),
     settle: deps.settle,
-    afterErasure: () => truncateWal(deps.meta),
+    afterErasure,
   });
   await app.register(exportRoutes, { exports, urlSecret });
   await app.register(dsrRoutes, { dsr, isAdmin: deps.isAdmin, baseUrl: deps.baseUrl });

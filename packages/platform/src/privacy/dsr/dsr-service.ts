@@ -76,7 +76,7 @@ export interface DsrServiceDeps {
   settle?: () => Promise<void>;
   /**
    * Runs once an erasure completed, when the MetaStore holds only the pseudonym: removes the old versions of its
-   * rows from the engine's files (for SQLite, a truncating WAL checkpoint; see dsr-platform.ts).
+   * rows from the engine's files (SQLite: a truncating WAL checkpoint; PostgreSQL: VACUUM FULL; dsr-platform.ts).
    */
   afterErasure?: () => Promise<void>;
   now?: () => number;

@@ -2,7 +2,8 @@
  * Test support for erasure proofs: what a data folder (live, or a backup copy) holds, seen two ways. `fileBytes`
  * reads every file as raw bytes (a byte scan); `engineRecords` reads every store through its own engine (SQLite
  * tables, DuckDB tables, Parquet through DuckDB, zips unzipped), because compressed pages and blocks hide their
- * text from a byte scan. Each record keeps where it came from.
+ * text from a byte scan. Each record keeps where it came from. `jetStreamStoreFiles` finds a stream's files in
+ * a local NATS server's store folder, for a byte scan of the scale-out event log.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -28,6 +29,22 @@ export function fileBytes(dir: string): { file: string; bytes: Buffer }[] {
   return allFiles(dir)
     .filter((file) => !file.endsWith('.sock'))
     .map((file) => ({ file, bytes: fs.readFileSync(file) }));
+}
+
+/** A local NATS server's JetStream store folder (`DEEPREF_NATS_STORE_DIR`, default the Debian package's). */
+export const natsStoreDir = process.env.DEEPREF_NATS_STORE_DIR || '/var/lib/nats-server/jetstream';
+
+/**
+ * The files of every stream whose name starts with `stream` (its dead letters and buckets too) in the local NATS
+ * store folder; undefined when the folder is not on this machine.
+ */
+export function jetStreamStoreFiles(stream: string): string[] | undefined {
+  if (!fs.existsSync(natsStoreDir)) return undefined;
+  return (fs.readdirSync(natsStoreDir, { recursive: true }) as string[])
+    .map((entry) => path.join(natsStoreDir, entry))
+    .filter((dir) => path.basename(dir).replace(/^KV_/, '').startsWith(stream))
+    .filter((dir) => fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory())
+    .flatMap(allFiles);
 }
 
 function isSqlite(file: string): boolean {

@@ -83,7 +83,8 @@ export function eventLogStore(log: EventLog, keys: KeyStore | undefined): Subjec
   return {
     name: 'event_log',
     verificationQuery:
-      "SQLite events.db: json_extract(body, '$.userId'|'$.anonymousId') IN ids; dead_letters: raw names an id",
+      'events whose userId|anonymousId is one of the ids (SQLite events.db, or every JetStream partition); ' +
+      'dead letters whose raw text names an id',
     async find(subject) {
       if (!log.findSubject) unsupported('This event log');
       const found = await log.findSubject(subject.ids);
@@ -117,9 +118,12 @@ export function warehouseStore(warehouse: Warehouse, keys: KeyStore | undefined)
   const quoted = (ids: string[]) => ids.map((id) => JSON.stringify(id));
   const tables = async () =>
     new Set(
-      (await warehouse.query('SELECT table_name FROM information_schema.tables')).rows.map((r) =>
-        String(r[0]),
-      ),
+      // The warehouse's own schema only: PostgreSQL lists every schema's tables here.
+      (
+        await warehouse.query(
+          'SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()',
+        )
+      ).rows.map((r) => String(r[0])),
     );
   const rowsOf = async (sql: string, params: unknown[]) => {
     const result = await warehouse.query(sql, params);
@@ -128,7 +132,7 @@ export function warehouseStore(warehouse: Warehouse, keys: KeyStore | undefined)
   return {
     name: 'warehouse',
     verificationQuery:
-      'DuckDB: events WHERE user_id|anonymous_id IN ids; stream_results, stream_alerts WHERE group_values names an id',
+      'events WHERE user_id|anonymous_id IN ids; stream_results, stream_alerts WHERE group_values names an id',
     keeps: ['warehouse_stream_alerts'],
     async find(subject) {
       const present = await tables();
@@ -256,7 +260,7 @@ export function metaStore(meta: MetaStore): SubjectStore {
   return {
     name: 'meta',
     verificationQuery:
-      'SQLite meta.db: consent_records.subject_id, consent_links.user_id|anonymous_id, dsr_requests.subject IN ids',
+      'MetaStore: consent_records.subject_id, consent_links.user_id|anonymous_id, dsr_requests.subject IN ids',
     keeps: ['consent_records', 'privacy_requests'],
     async find(subject) {
       const ids = subject.ids;

@@ -4,12 +4,14 @@
  * (skipping event ids already stored) and stores the consumer's offset in one transaction, so a replay stores
  * nothing twice. Operator SQL runs under three locks: only a SELECT-shaped statement (run through a cursor, which
  * PostgreSQL accepts for nothing else) or EXPLAIN/SHOW, one statement per call, in a READ ONLY transaction with a
- * statement timeout; the session is reset afterwards, so nothing an operator sets outlives the call.
+ * statement timeout; the session is reset afterwards, so nothing an operator sets outlives the call. An erasure
+ * deletes in one transaction, then rewrites (VACUUM FULL) each table it changed, so that the old row versions leave
+ * the table files (docs/privacy.md, "PostgreSQL and JetStream").
  */
 import pg from 'pg';
 import type { LogRecord } from '../../bus/event-log.ts';
 import { DeeprefError } from '../../errors.ts';
-import type { QueryResult, Warehouse } from '../warehouse.ts';
+import type { QueryResult, SqlStatement, Warehouse } from '../warehouse.ts';
 import {
   createPartitions,
   eventDays,
@@ -296,6 +298,58 @@ export class PostgresWarehouse implements Warehouse {
       );
     }
     return queryFailed(error);
+  }
+
+  /**
+   * Runs the erasure's statements in one transaction, then rewrites every table they changed (each day partition
+   * and stream table with a deleted or updated row; the transaction's own statistics name them). A DELETE only marks
+   * a row version dead, and a plain VACUUM only marks its space free for reuse, leaving its bytes in the page until
+   * overwritten; VACUUM FULL writes the live rows (and the indexes, and the TOAST of long values) to new files and
+   * removes the old ones. It holds each table's ACCESS EXCLUSIVE lock while it runs: loads and reads of that one
+   * table wait, one table at a time. A row version that a transaction still open elsewhere may see is copied, not
+   * dropped: erase when no long transaction is open.
+   */
+  async eraseRows(deletions: readonly SqlStatement[]): Promise<number[]> {
+    return this.#withClient(async (client) => {
+      const changes: number[] = [];
+      let changed: string[];
+      await client.query('BEGIN');
+      try {
+        // The backend's counts of row versions each table lost; they may still hold earlier transactions' counts
+        // (PostgreSQL reports them at idle times), so the tables changed are those whose count grew in this one.
+        const lost = async () =>
+          new Map(
+            (
+              await client.query<{ name: string; n: string }>(
+                `SELECT quote_ident(relname) AS name, (n_tup_del + n_tup_upd)::text AS n
+                 FROM pg_stat_xact_user_tables WHERE schemaname = current_schema()`,
+              )
+            ).rows.map((r) => [r.name, Number(r.n)]),
+          );
+        const before = await lost();
+        for (const { sql, params = [] } of deletions) {
+          const result = await client.query({ text: sql, values: params.map(bindable) });
+          changes.push(result.rowCount ?? 0);
+        }
+        changed = [...(await lost())]
+          .filter(([name, n]) => n > (before.get(name) ?? 0))
+          .map(([name]) => name)
+          .sort();
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw queryFailed(error);
+      }
+      // VACUUM cannot run inside a transaction block; one table per statement keeps each lock short.
+      for (const table of changed) {
+        try {
+          await client.query(`VACUUM (FULL) ${table}`);
+        } catch (error) {
+          throw queryFailed(error);
+        }
+      }
+      return changes;
+    });
   }
 
   /** Waits for the connections in use to come back, then closes them all. */
