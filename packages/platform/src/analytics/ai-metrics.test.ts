@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeEachWarehouse, type OpenedWarehouse } from '../testing/warehouses.ts';
+import { expect, it } from 'vitest';
+import { describeEachWarehouse, useWarehouse } from '../testing/warehouses.ts';
 import { aiMetrics } from './ai-metrics.ts';
 import { type CraftedEvent, craftedRecords } from './test-records.ts';
 
@@ -63,22 +63,13 @@ const events: CraftedEvent[] = [
 ];
 
 describeEachWarehouse('AI metrics', (engine) => {
-  let opened: OpenedWarehouse;
-
-  beforeAll(async () => {
-    opened = await engine.open();
-    await opened.warehouse.load('test', craftedRecords(events));
-  });
-
-  afterAll(async () => {
-    await opened.cleanup();
-  });
+  const db = useWarehouse(engine, craftedRecords(events));
 
   it('gives prompts per day and per model quality and speed', async () => {
     const result = await aiMetrics(
-      opened.warehouse,
+      db.warehouse,
       { from: '2026-11-02T00:00:00Z', to: '2026-11-04T00:00:00Z' },
-      engine.dialect,
+      db.dialect,
     );
     expect(result.promptsPerDay).toEqual([
       { day: '2026-11-02T00:00:00.000Z', prompts: 2, byModel: { [gpt]: 2 } },

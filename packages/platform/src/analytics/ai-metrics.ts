@@ -9,7 +9,6 @@ import type { Warehouse } from '../storage/warehouse.ts';
 import {
   checkRange,
   compareText,
-  duckdbDialect,
   numberOf,
   numericProperty,
   percentileSql,
@@ -56,7 +55,7 @@ export interface AiMetricsResult {
 export async function aiMetrics(
   warehouse: Pick<Warehouse, 'query'>,
   range: TimeRange,
-  dialect: SqlDialect = duckdbDialect,
+  dialect: SqlDialect,
 ): Promise<AiMetricsResult> {
   const { from, to } = checkRange(range);
   const days = bucketStarts(from, to, 'day');

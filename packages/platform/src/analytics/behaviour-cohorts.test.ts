@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeEachWarehouse, type OpenedWarehouse } from '../testing/warehouses.ts';
+import { describe, expect, it } from 'vitest';
+import { describeEachWarehouse, useWarehouse } from '../testing/warehouses.ts';
 import { behaviourCohortOf, behaviourCohorts } from './behaviour-cohorts.ts';
 import { type CraftedEvent, craftedRecords } from './test-records.ts';
 
@@ -51,22 +51,13 @@ describe('behaviour cohort thresholds', () => {
 });
 
 describeEachWarehouse('behaviour cohorts', (engine) => {
-  let opened: OpenedWarehouse;
-
-  beforeAll(async () => {
-    opened = await engine.open();
-    await opened.warehouse.load('test', craftedRecords(events));
-  });
-
-  afterAll(async () => {
-    await opened.cleanup();
-  });
+  const db = useWarehouse(engine, craftedRecords(events));
 
   it('counts power, casual and dormant people per whole ISO week', async () => {
     const result = await behaviourCohorts(
-      opened.warehouse,
+      db.warehouse,
       { from: '2026-11-02T00:00:00Z', to: '2026-11-12T00:00:00Z' },
-      engine.dialect,
+      db.dialect,
     );
     expect(result.weeks).toEqual([
       // p1 power; p2, p3 casual; p4, p5 dormant.
@@ -78,9 +69,9 @@ describeEachWarehouse('behaviour cohorts', (engine) => {
 
   it('reports a week without events as zeros', async () => {
     const result = await behaviourCohorts(
-      opened.warehouse,
+      db.warehouse,
       { from: '2026-10-26T00:00:00Z', to: '2026-11-02T00:00:00Z' },
-      engine.dialect,
+      db.dialect,
     );
     expect(result.weeks).toEqual([
       { week: '2026-10-26T00:00:00.000Z', activePeople: 0, power: 0, casual: 0, dormant: 0 },

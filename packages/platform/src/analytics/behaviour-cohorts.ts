@@ -8,7 +8,6 @@
 import type { Warehouse } from '../storage/warehouse.ts';
 import {
   checkRange,
-  duckdbDialect,
   numberOf,
   personSql,
   rowObjects,
@@ -57,7 +56,7 @@ export function behaviourCohortOf(interactions: number): BehaviourCohort {
 export async function behaviourCohorts(
   warehouse: Pick<Warehouse, 'query'>,
   range: TimeRange,
-  dialect: SqlDialect = duckdbDialect,
+  dialect: SqlDialect,
 ): Promise<BehaviourCohortsResult> {
   const { from, to } = checkRange(range);
   const weeks = bucketStarts(from, to, 'week');

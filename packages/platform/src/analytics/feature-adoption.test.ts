@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeEachWarehouse, type OpenedWarehouse } from '../testing/warehouses.ts';
+import { expect, it } from 'vitest';
+import { describeEachWarehouse, useWarehouse } from '../testing/warehouses.ts';
 import { featureAdoption } from './feature-adoption.ts';
 import { type CraftedEvent, craftedRecords } from './test-records.ts';
 
@@ -41,22 +41,13 @@ const events: CraftedEvent[] = [
 ];
 
 describeEachWarehouse('feature adoption', (engine) => {
-  let opened: OpenedWarehouse;
-
-  beforeAll(async () => {
-    opened = await engine.open();
-    await opened.warehouse.load('test', craftedRecords(events));
-  });
-
-  afterAll(async () => {
-    await opened.cleanup();
-  });
+  const db = useWarehouse(engine, craftedRecords(events));
 
   it('measures adoption, frequency and time to first use per feature', async () => {
     const result = await featureAdoption(
-      opened.warehouse,
+      db.warehouse,
       { from: '2026-11-02T00:00:00Z', to: '2026-11-09T00:00:00Z' },
-      engine.dialect,
+      db.dialect,
     );
     // Active in the range: u1 … u7 = 7. Signups in the range: u1 u2 u5 u6 = 4.
     expect(result.activePeople).toBe(7);

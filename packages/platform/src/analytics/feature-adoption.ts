@@ -9,7 +9,6 @@ import { type FunnelResult, onboardingFunnel } from './funnels.ts';
 import {
   checkRange,
   compareText,
-  duckdbDialect,
   eventsNamedSql,
   numberOf,
   personSql,
@@ -54,7 +53,7 @@ export interface FeatureAdoptionResult {
 export async function featureAdoption(
   warehouse: Warehouse,
   range: TimeRange,
-  dialect: SqlDialect = duckdbDialect,
+  dialect: SqlDialect,
 ): Promise<FeatureAdoptionResult> {
   const { from, to } = checkRange(range);
   const params = new SqlParams();

@@ -9,7 +9,6 @@ import {
   checkEventName,
   checkPropertyName,
   checkRange,
-  duckdbDialect,
   numberOf,
   personOf,
   personSql,
@@ -110,7 +109,7 @@ function check(query: FunnelQuery): { from: Date; to: Date } {
 export async function funnel(
   warehouse: Warehouse,
   query: FunnelQuery,
-  dialect: SqlDialect = duckdbDialect,
+  dialect: SqlDialect,
 ): Promise<FunnelResult> {
   const { from, to } = check(query);
   const params = new SqlParams();
@@ -210,7 +209,7 @@ export function funnelSteps(
 export function trialToPaidFunnel(
   warehouse: Warehouse,
   range: TimeRange & { windowSeconds?: number; breakdown?: string },
-  dialect: SqlDialect = duckdbDialect,
+  dialect: SqlDialect,
 ): Promise<FunnelResult> {
   return funnel(
     warehouse,
@@ -223,7 +222,7 @@ export function trialToPaidFunnel(
 export function onboardingFunnel(
   warehouse: Warehouse,
   range: TimeRange & { windowSeconds?: number; breakdown?: string },
-  dialect: SqlDialect = duckdbDialect,
+  dialect: SqlDialect,
 ): Promise<FunnelResult> {
   return funnel(
     warehouse,

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { DeeprefError } from '../errors.ts';
-import { describeEachWarehouse, type OpenedWarehouse } from '../testing/warehouses.ts';
+import { describeEachWarehouse, useWarehouse } from '../testing/warehouses.ts';
 import { paths } from './paths.ts';
 import { type CraftedEvent, craftedRecords } from './test-records.ts';
 
@@ -46,22 +46,13 @@ const events: CraftedEvent[] = [
 const range = { from: '2026-11-02T00:00:00Z', to: '2026-11-09T00:00:00Z' };
 
 describeEachWarehouse('paths', (engine) => {
-  let opened: OpenedWarehouse;
-
-  beforeAll(async () => {
-    opened = await engine.open();
-    await opened.warehouse.load('test', craftedRecords(events));
-  });
-
-  afterAll(async () => {
-    await opened.cleanup();
-  });
+  const db = useWarehouse(engine, craftedRecords(events));
 
   it('follows sessions after an event, with drop-off, Sankey nodes and links, and top paths', async () => {
     const result = await paths(
-      opened.warehouse,
+      db.warehouse,
       { ...range, event: sq, direction: 'after', depth: 2 },
-      engine.dialect,
+      db.dialect,
     );
     // Anchor sessions s1 s2 s3 s5 s6 s7 = 6. Step 1: src (s1 s6 s7), dc (s2), pv (s3) = 5; s5 ended.
     // Step 2: dc (s1), de (s6 s7) = 3; s2 and s3 ended.
@@ -96,9 +87,9 @@ describeEachWarehouse('paths', (engine) => {
 
   it('follows sessions back from an event', async () => {
     const result = await paths(
-      opened.warehouse,
+      db.warehouse,
       { ...range, event: dc, direction: 'before', depth: 2 },
-      engine.dialect,
+      db.dialect,
     );
     // s1: … pv sq src [dc]; s2: pv sq [dc]. s8 is outside the range.
     expect(result.sessions).toBe(2);
@@ -120,9 +111,9 @@ describeEachWarehouse('paths', (engine) => {
 
   it('merges rare events into (other) and can keep repeats', async () => {
     const merged = await paths(
-      opened.warehouse,
+      db.warehouse,
       { ...range, event: sq, direction: 'after', depth: 1, maxNodesPerStep: 2 },
-      engine.dialect,
+      db.dialect,
     );
     // Step 1 has three events (src 3, dc 1, pv 1): src stays, dc and pv become (other).
     expect(merged.links).toEqual([
@@ -130,9 +121,9 @@ describeEachWarehouse('paths', (engine) => {
       { source: '0:search_query', target: '1:(other)', sessions: 2 },
     ]);
     const repeats = await paths(
-      opened.warehouse,
+      db.warehouse,
       { ...range, event: sq, direction: 'after', depth: 1, collapseRepeats: false },
-      engine.dialect,
+      db.dialect,
     );
     // s1's second search is now its step 1.
     expect(repeats.nodes.filter((n) => n.step === 1).map((n) => [n.event, n.sessions])).toEqual([
@@ -145,16 +136,16 @@ describeEachWarehouse('paths', (engine) => {
 
   it('orders events at the same time as the anchor by log offset', async () => {
     const after = await paths(
-      opened.warehouse,
+      db.warehouse,
       { ...range, event: 'tie_anchor', direction: 'after', depth: 3 },
-      engine.dialect,
+      db.dialect,
     );
     expect(after.sessions).toBe(1);
     expect(after.paths).toEqual([{ events: ['tie_anchor', 'tie_after', 'tie_anchor', de], sessions: 1 }]);
     const before = await paths(
-      opened.warehouse,
+      db.warehouse,
       { ...range, event: 'tie_anchor', direction: 'before', depth: 3 },
-      engine.dialect,
+      db.dialect,
     );
     expect(before.steps).toEqual([
       { step: -1, sessions: 1, dropOff: 0 },
@@ -170,7 +161,7 @@ describeEachWarehouse('paths', (engine) => {
       { ...range, event: sq, direction: 'after' as const, depth: 0 },
       { ...range, event: sq, direction: 'after' as const, depth: 11 },
     ]) {
-      await expect(paths(opened.warehouse, bad, engine.dialect)).rejects.toThrow(DeeprefError);
+      await expect(paths(db.warehouse, bad, db.dialect)).rejects.toThrow(DeeprefError);
     }
   });
 });

@@ -10,7 +10,6 @@ import {
   checkEventName,
   checkRange,
   compareText,
-  duckdbDialect,
   numberOf,
   rowObjects,
   type SqlDialect,
@@ -100,7 +99,7 @@ function wholeIn(value: number, low: number, high: number): boolean {
 export async function paths(
   warehouse: Pick<Warehouse, 'query'>,
   query: PathsQuery,
-  dialect: SqlDialect = duckdbDialect,
+  dialect: SqlDialect,
 ): Promise<PathsResult> {
   const { from, to } = checkRange(query);
   const anchor = checkEventName(query.event);

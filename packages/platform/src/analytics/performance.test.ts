@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeEachWarehouse, type OpenedWarehouse } from '../testing/warehouses.ts';
+import { expect, it } from 'vitest';
+import { describeEachWarehouse, useWarehouse } from '../testing/warehouses.ts';
 import { performanceReport } from './performance.ts';
 import { type CraftedEvent, craftedRecords } from './test-records.ts';
 
@@ -38,19 +38,10 @@ const range = { from: '2026-11-02T00:00:00Z', to: '2026-11-02T00:10:00Z' };
 const none = { p75: null, samples: 0 };
 
 describeEachWarehouse('performance', (engine) => {
-  let opened: OpenedWarehouse;
-
-  beforeAll(async () => {
-    opened = await engine.open();
-    await opened.warehouse.load('test', craftedRecords(events));
-  });
-
-  afterAll(async () => {
-    await opened.cleanup();
-  });
+  const db = useWarehouse(engine, craftedRecords(events));
 
   it('gives per endpoint latency percentiles, error rate and requests per second', async () => {
-    const { endpoints } = await performanceReport(opened.warehouse, range, engine.dialect);
+    const { endpoints } = await performanceReport(db.warehouse, range, db.dialect);
     expect(
       endpoints.map((e) => [e.endpoint, e.method, e.requests, e.errorRate, e.requestsPerSecond]),
     ).toEqual([
@@ -66,7 +57,7 @@ describeEachWarehouse('performance', (engine) => {
   });
 
   it('gives the 75th percentile of each web vital per page and overall', async () => {
-    const { webVitals } = await performanceReport(opened.warehouse, range, engine.dialect);
+    const { webVitals } = await performanceReport(db.warehouse, range, db.dialect);
     // LCP of all pages: 500 1000 2000 3000 4000 → rank 4 · 0.75 = 3 → 3000. CLS 0.1 0.3 → 0.1 + 0.75 · 0.2.
     expect(webVitals.all.metrics.LCP).toEqual({ p75: 3000, samples: 5 });
     expect(webVitals.all.metrics.CLS.p75).toBeCloseTo(0.25, 12);

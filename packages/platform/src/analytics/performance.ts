@@ -10,7 +10,6 @@ import type { Warehouse } from '../storage/warehouse.ts';
 import {
   checkRange,
   compareText,
-  duckdbDialect,
   numberOf,
   numericProperty,
   percentileSql,
@@ -57,7 +56,7 @@ export interface PerformanceResult {
 export async function performanceReport(
   warehouse: Pick<Warehouse, 'query'>,
   range: TimeRange,
-  dialect: SqlDialect = duckdbDialect,
+  dialect: SqlDialect,
 ): Promise<PerformanceResult> {
   const { from, to } = checkRange(range);
   const [endpoints, webVitals] = await Promise.all([

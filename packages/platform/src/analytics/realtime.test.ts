@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Warehouse } from '../storage/warehouse.ts';
+import { expect, it } from 'vitest';
 import { MemoryRealtimeStore } from '../stream/realtime/memory/memory-realtime-store.ts';
 import { RealtimeResultSink } from '../stream/sinks/realtime-sink.ts';
-import { describeEachWarehouse, type OpenedWarehouse } from '../testing/warehouses.ts';
+import { describeEachWarehouse, useWarehouse } from '../testing/warehouses.ts';
 import { realtimeCards } from './realtime.ts';
 import { type CraftedEvent, craftedRecords } from './test-records.ts';
 
@@ -39,21 +38,10 @@ const events: CraftedEvent[] = [
 ];
 
 describeEachWarehouse('real-time cards', (engine) => {
-  let opened: OpenedWarehouse;
-  let warehouse: Warehouse;
-
-  beforeAll(async () => {
-    opened = await engine.open();
-    warehouse = opened.warehouse;
-    await warehouse.load('test', craftedRecords(events));
-  });
-
-  afterAll(async () => {
-    await opened.cleanup();
-  });
+  const db = useWarehouse(engine, craftedRecords(events));
 
   it('computes the three cards from the warehouse', async () => {
-    const cards = await realtimeCards({ warehouse, now }, engine.dialect);
+    const cards = await realtimeCards({ warehouse: db.warehouse, now }, db.dialect);
     // (11:55, 12:00]: b, v1, c (and b's api calls) → 3 people; a is on the open end, d after now.
     expect(cards.activeUsers).toEqual({ activeUsers: 3, windowEnd: now.toISOString(), source: 'warehouse' });
     // (11:59, 12:00]: /api/docs GET 100, 300, 200 → avg 200; p95 = 200 + 0.9·(300 − 200) = 290 (rank 1.9).
@@ -120,7 +108,7 @@ describeEachWarehouse('real-time cards', (engine) => {
       },
     ]);
     try {
-      const cards = await realtimeCards({ warehouse, realtime, now }, engine.dialect);
+      const cards = await realtimeCards({ warehouse: db.warehouse, realtime, now }, db.dialect);
       expect(cards.activeUsers).toEqual({
         activeUsers: 42,
         windowEnd: '2026-11-20T11:59:40.000Z',

@@ -9,7 +9,6 @@ import type { Warehouse } from '../storage/warehouse.ts';
 import type { RealtimeStore } from '../stream/realtime/realtime-store.ts';
 import { realtimeIndexKey, realtimeRowKey, rowFromFields } from '../stream/sinks/realtime-sink.ts';
 import {
-  duckdbDialect,
   numberOf,
   numericProperty,
   percentileSql,
@@ -82,10 +81,7 @@ export const errorRateWindowMs = 3_600_000;
 export const streamRowFreshMs = 3 * 60_000;
 
 /** The three cards, each from its source; see the module comment. */
-export async function realtimeCards(
-  sources: RealtimeSources,
-  dialect: SqlDialect = duckdbDialect,
-): Promise<RealtimeCards> {
+export async function realtimeCards(sources: RealtimeSources, dialect: SqlDialect): Promise<RealtimeCards> {
   const now = sources.now ?? new Date();
   const [activeUsers, apiLatency, errorRate] = await Promise.all([
     activeUsersCard(sources, now, dialect),

@@ -9,7 +9,6 @@ import {
   checkEventName,
   checkPropertyName,
   checkRange,
-  duckdbDialect,
   numberOf,
   personSql,
   rowObjects,
@@ -71,7 +70,7 @@ function checkWeeks(weeks: number[]): number[] {
 export async function retention(
   warehouse: Warehouse,
   query: RetentionQuery,
-  dialect: SqlDialect = duckdbDialect,
+  dialect: SqlDialect,
 ): Promise<RetentionResult> {
   const { from, to } = checkRange(query);
   const cohortEvent = checkEventName(query.cohortEvent ?? 'signup');

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeEachWarehouse, type OpenedWarehouse } from '../testing/warehouses.ts';
+import { expect, it } from 'vitest';
+import { describeEachWarehouse, useWarehouse } from '../testing/warehouses.ts';
 import { revenue } from './revenue.ts';
 import { type CraftedEvent, craftedRecords } from './test-records.ts';
 
@@ -82,22 +82,13 @@ const events: CraftedEvent[] = [
 ];
 
 describeEachWarehouse('revenue', (engine) => {
-  let opened: OpenedWarehouse;
-
-  beforeAll(async () => {
-    opened = await engine.open();
-    await opened.warehouse.load('test', craftedRecords(events));
-  });
-
-  afterAll(async () => {
-    await opened.cleanup();
-  });
+  const db = useWarehouse(engine, craftedRecords(events));
 
   it('builds the MRR series with its movements, churn and net revenue retention', async () => {
     const result = await revenue(
-      opened.warehouse,
+      db.warehouse,
       { from: '2026-09-01T00:00:00Z', to: '2026-12-01T00:00:00Z' },
-      engine.dialect,
+      db.dialect,
     );
     expect(result.months).toEqual([
       {
@@ -162,9 +153,9 @@ describeEachWarehouse('revenue', (engine) => {
 
   it('computes LTV per segment and the trial-to-paid rate', async () => {
     const result = await revenue(
-      opened.warehouse,
+      db.warehouse,
       { from: '2026-09-01T00:00:00Z', to: '2026-12-01T00:00:00Z' },
-      engine.dialect,
+      db.dialect,
     );
     // pro (first succeeded payment): A 30 + 30 + 10 + 50 − 10 = 110, B 360 + 30 = 390, D 30 → 530 / 3.
     // Paying days up to Dec 1: A Aug 10 → Nov 10 = 92, B Aug 20 → Oct 10 = 51 and Nov 5 → Dec 1 = 26, D 37.
@@ -185,9 +176,9 @@ describeEachWarehouse('revenue', (engine) => {
 
   it('cuts the last month at `to`', async () => {
     const result = await revenue(
-      opened.warehouse,
+      db.warehouse,
       { from: '2026-11-01T00:00:00Z', to: '2026-11-08T00:00:00Z' },
-      engine.dialect,
+      db.dialect,
     );
     // Nov 1 → Nov 8: only B's return (30); A's cancel on Nov 10 is after `to`.
     expect(result.months.map((m) => [m.startMrr, m.mrr, m.reactivationMrr, m.churnedMrr])).toEqual([

@@ -12,7 +12,6 @@ import { funnel } from './funnels.ts';
 import {
   checkRange,
   compareText,
-  duckdbDialect,
   eventsNamedSql,
   numberOf,
   numericProperty,
@@ -103,7 +102,7 @@ interface LedgerRow {
 export async function revenue(
   warehouse: Warehouse,
   query: RevenueQuery,
-  dialect: SqlDialect = duckdbDialect,
+  dialect: SqlDialect,
 ): Promise<RevenueResult> {
   const { from, to } = checkRange(query);
   const windowSeconds = query.trialWindowSeconds ?? defaultTrialWindowSeconds;

@@ -8,7 +8,6 @@ import {
   checkEventName,
   checkPropertyName,
   checkRange,
-  duckdbDialect,
   numberOf,
   personSql,
   rowObjects,
@@ -161,7 +160,7 @@ async function period(
 export async function trends(
   warehouse: Warehouse,
   query: TrendsQuery,
-  dialect: SqlDialect = duckdbDialect,
+  dialect: SqlDialect,
 ): Promise<TrendsResult> {
   const { from, to } = checkRange(query);
   checkEventName(query.event);

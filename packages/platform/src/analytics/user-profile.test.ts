@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { DeeprefError } from '../errors.ts';
-import { describeEachWarehouse, type OpenedWarehouse } from '../testing/warehouses.ts';
+import { describeEachWarehouse, useWarehouse } from '../testing/warehouses.ts';
 import { type CraftedEvent, craftedRecords } from './test-records.ts';
 import { userProfile } from './user-profile.ts';
 
@@ -42,22 +42,13 @@ const events: CraftedEvent[] = [
 ];
 
 describeEachWarehouse('user profile', (engine) => {
-  let opened: OpenedWarehouse;
-
-  beforeAll(async () => {
-    opened = await engine.open();
-    await opened.warehouse.load('test', craftedRecords(events));
-  });
-
-  afterAll(async () => {
-    await opened.cleanup();
-  });
+  const db = useWarehouse(engine, craftedRecords(events));
 
   it("builds a person's profile and churn risk", async () => {
     const profile = await userProfile(
-      opened.warehouse,
+      db.warehouse,
       { person: 'u1', now: '2026-11-30T12:00:00Z' },
-      engine.dialect,
+      db.dialect,
     );
     const hourly = Array.from({ length: 24 }, () => 0);
     hourly[10] = 3; // s1
@@ -96,20 +87,20 @@ describeEachWarehouse('user profile', (engine) => {
 
   it('finds a visitor by the anonymous id, and a known user by the user id only', async () => {
     const now = '2026-11-30T12:00:00Z';
-    const visitor = await userProfile(opened.warehouse, { person: 'visitor', now }, engine.dialect);
+    const visitor = await userProfile(db.warehouse, { person: 'visitor', now }, db.dialect);
     expect(visitor.totalSessions).toBe(1);
     expect(visitor.peakUsageHours).toEqual([8]);
     // u2's event carries the anonymous id anon-of-u2, but its person is the user id u2.
-    await expect(
-      userProfile(opened.warehouse, { person: 'anon-of-u2', now }, engine.dialect),
-    ).rejects.toThrow(DeeprefError);
-    const u2 = await userProfile(opened.warehouse, { person: 'u2', now }, engine.dialect);
+    await expect(userProfile(db.warehouse, { person: 'anon-of-u2', now }, db.dialect)).rejects.toThrow(
+      DeeprefError,
+    );
+    const u2 = await userProfile(db.warehouse, { person: 'u2', now }, db.dialect);
     expect(u2.mostUsedFeatures).toEqual([{ feature: 'templates', uses: 1 }]);
   });
 
   it('says when a person has no events', async () => {
     await expect(
-      userProfile(opened.warehouse, { person: 'nobody', now: '2026-11-30T12:00:00Z' }, engine.dialect),
+      userProfile(db.warehouse, { person: 'nobody', now: '2026-11-30T12:00:00Z' }, db.dialect),
     ).rejects.toThrow(DeeprefError);
   });
 });

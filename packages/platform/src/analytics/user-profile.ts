@@ -14,15 +14,7 @@
  */
 import { DeeprefError } from '../errors.ts';
 import type { Warehouse } from '../storage/warehouse.ts';
-import {
-  compareText,
-  duckdbDialect,
-  numberOf,
-  personIs,
-  rowObjects,
-  type SqlDialect,
-  SqlParams,
-} from './sql.ts';
+import { compareText, numberOf, personIs, rowObjects, type SqlDialect, SqlParams } from './sql.ts';
 
 export interface UserProfileQuery {
   /** A user id, or an anonymous id for a visitor never identified. */
@@ -74,7 +66,7 @@ const dayMs = 86_400_000;
 export async function userProfile(
   warehouse: Pick<Warehouse, 'query'>,
   query: UserProfileQuery,
-  dialect: SqlDialect = duckdbDialect,
+  dialect: SqlDialect,
 ): Promise<UserProfile> {
   const now = query.now === undefined ? new Date() : new Date(query.now);
   if (Number.isNaN(now.getTime())) {
