@@ -200,10 +200,12 @@ function oracleWindows(stamped: Stamped[], window: WindowSpec): Row[] {
 type Props = { v: number; tag: string };
 const v = (e: StoredEvent) => (e.properties as Props).v;
 
-function jobFor(window: WindowSpec) {
+/** Grouped by user, or by user and tag (two group values: keys joined by U+001F). */
+function jobFor(window: WindowSpec, byTag: boolean) {
+  const user = (e: StoredEvent) => e.userId;
   return defineStreamJob({
     name: 'job',
-    groupBy: { user: (e) => e.userId },
+    groupBy: byTag ? { user, tag: (e) => (e.properties as Props).tag } : { user },
     window,
     aggregates: {
       n: count(),
@@ -218,8 +220,8 @@ function jobFor(window: WindowSpec) {
   });
 }
 
-function runEngine(g: Generated, window: WindowSpec) {
-  const jobs = [jobFor(window)];
+function runEngine(g: Generated, window: WindowSpec, byTag: boolean) {
+  const jobs = [jobFor(window, byTag)];
   const records = streamRecords(g.events);
   const cuts = [...new Set([...g.cuts, g.checkpointAt, records.length])].filter((c) => c <= records.length);
   cuts.sort((a, b) => a - b);
@@ -242,11 +244,16 @@ function runEngine(g: Generated, window: WindowSpec) {
   return { rows, counts: engine.timeline.counts };
 }
 
-function compare(g: Generated, window: WindowSpec): void {
+function compare(g: Generated, window: WindowSpec, byTag = false): void {
   const { stamped, counts } = oracleStamp(g.events, g.policy);
-  const expected = oracleWindows(stamped, window);
-  const actual = runEngine(g, window);
+  const grouped = byTag ? stamped.map((e) => ({ ...e, key: `${e.key}\u001f${e.tag}` })) : stamped;
+  const expected = oracleWindows(grouped, window);
+  const actual = runEngine(g, window, byTag);
   expect(actual.counts).toMatchObject(counts);
+  for (const r of actual.rows) {
+    const [user, tag] = r.key.split('\u001f');
+    expect(r.group).toEqual(byTag ? { user, tag } : { user });
+  }
   const identities = actual.rows.map((r) => `${r.key}@${r.windowEnd}`);
   expect(new Set(identities).size).toBe(identities.length);
   const got = actual.rows.map((r) => {
@@ -299,6 +306,12 @@ describe('the stream engine against a brute-force oracle', () => {
       fc.assert(
         fc.property(streams, window, (g, w) => compare(g, w)),
         { numRuns: 500 },
+      );
+    });
+    it(`gives the oracle's ${kind} windows grouped by two values`, () => {
+      fc.assert(
+        fc.property(streams, window, (g, w) => compare(g, w, true)),
+        { numRuns: 200 },
       );
     });
   }

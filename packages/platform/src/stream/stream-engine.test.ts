@@ -80,3 +80,30 @@ describe('the stream engine', () => {
     expect(engine.finish()).toMatchObject([{ values: { n: 1 } }]);
   });
 });
+
+describe('groups of several values', () => {
+  it('keeps one group per joined key, also for values that contain the separator U+001F', () => {
+    const job = defineStreamJob({
+      name: 'pairs',
+      groupBy: { user: (e) => e.userId, session: (e) => e.sessionId },
+      window: tumblingWindow(seconds(10)),
+      aggregates: { n: count() },
+    });
+    const engine = new StreamEngine([job]);
+    const t = at('2026-01-01T00:10:05Z');
+    const event = (userId: string, sessionId: string) => ({ time: t, arrival: t, userId, sessionId });
+    engine.process(
+      streamRecords([
+        event('a\u001fb', 'c'),
+        event('a', 'b\u001fc'),
+        event('a', 'c'),
+        event('a', 'b\u001fc'),
+      ]),
+    );
+    const rows = engine.finish().map((r) => ({ key: r.key, group: r.group, n: r.values.n }));
+    expect(rows).toEqual([
+      { key: 'a\u001fb\u001fc', group: { user: 'a\u001fb', session: 'c' }, n: 3 },
+      { key: 'a\u001fc', group: { user: 'a', session: 'c' }, n: 1 },
+    ]);
+  });
+});

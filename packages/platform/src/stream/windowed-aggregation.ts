@@ -5,9 +5,12 @@
  * sliding windows, and the not-yet-final events and open session per key for session windows.
  *
  * Hopping windows are built from panes of gcd(size, hop), so an input updates one pane however many windows
- * hold it, and a window is the merge of its size/gcd panes when it closes. A pane keeps its groups in slots: the
- * key → slot map, and the state of count, sum, avg, min and max in one flat `Float64Array` (`FlatLayout`); only
- * the other aggregates (distinct counts, percentiles, first/last) are accumulator objects.
+ * hold it, and a window is the merge of its size/gcd panes when it closes: of the panes its key has (each key
+ * lists its own), taken as they are when there is one, and merged once for the key's windows over the same panes
+ * in one emission. A pane keeps its groups in slots: the key → slot map (with several group values, nested maps
+ * from the values, so an input's values are never joined), and the state of count, sum, avg, min and max in one
+ * flat `Float64Array` (`FlatLayout`); only the other aggregates (distinct counts, percentiles, first/last) are
+ * accumulator objects.
  */
 import type { Accumulator, AggregateResult, AggregateSpec, Scalar, Value } from './aggregates.ts';
 import type { AnyStreamJob, WindowResult } from './stream-job.ts';
@@ -21,8 +24,17 @@ interface Item {
   values: Value[];
 }
 
-/** Receives one window's row: `results` holds each aggregate's result (read at once: the array is reused). */
-type Out = (key: string, fields: string[], results: AggregateResult[], start: number, end: number) => void;
+/**
+ * Receives one window's row: `results` holds each aggregate's result (read at once: the array is reused);
+ * `fields` undefined means the key is the only group value.
+ */
+type Out = (
+  key: string,
+  fields: string[] | undefined,
+  results: AggregateResult[],
+  start: number,
+  end: number,
+) => void;
 
 /** The group values of an input whose key is `key`. */
 type FieldsOf = (key: string, input: Input) => string[];
@@ -44,6 +56,8 @@ export class WindowedAggregation {
   readonly #groupNames: string[];
   readonly #groupOf: ((input: Input) => Value)[];
   readonly #strategy: Strategy;
+  /** The group values of the input being added, when there are several. */
+  readonly #parts: string[] = [];
   inputs = 0;
   emitted = 0;
 
@@ -100,12 +114,18 @@ export class WindowedAggregation {
     } else if (groupOf.length === 0) {
       key = '';
     } else {
-      key = '';
+      // Several group values: pane windows look them up in nested maps, without joining them.
+      const parts = this.#parts;
       for (let i = 0; i < groupOf.length; i++) {
         const v = groupOf[i]!(input);
         if (v === null || v === undefined) return false;
-        key = i === 0 ? String(v) : `${key}${keySeparator}${v}`;
+        parts[i] = typeof v === 'string' ? v : String(v);
       }
+      const strategy = this.#strategy;
+      if (strategy instanceof PaneWindows) strategy.addParts(parts, input, time);
+      else strategy.add(parts.join(keySeparator), input, time);
+      this.inputs += 1;
+      return true;
     }
     this.#strategy.add(key, input, time);
     this.inputs += 1;
@@ -117,6 +137,7 @@ export class WindowedAggregation {
     const rows: WindowResult[] = [];
     const job = this.job;
     const names = this.#names;
+    const groupNames = this.#groupNames;
     this.#strategy.emit(watermark, (key, fields, results, start, end) => {
       let values: Record<string, Scalar> = {};
       for (let i = 0; i < results.length; i++) {
@@ -126,7 +147,8 @@ export class WindowedAggregation {
       }
       if (job.derive) values = { ...values, ...job.derive(values, { start, end }) };
       const group: Record<string, string> = {};
-      for (let i = 0; i < fields.length; i++) group[this.#groupNames[i]!] = fields[i]!;
+      if (fields === undefined) group[groupNames[0]!] = key;
+      else for (let i = 0; i < fields.length; i++) group[groupNames[i]!] = fields[i]!;
       const row: WindowResult = { job: job.name, key, group, windowStart: start, windowEnd: end, values };
       if (!job.having || job.having(row)) rows.push(row);
     });
@@ -181,19 +203,7 @@ class PendingEnds {
     if (!set) {
       set = new Set();
       this.keys.set(end, set);
-      // Mostly appended in order; a binary search keeps `ends` sorted when not.
-      const ends = this.ends;
-      let lo = ends.length;
-      if (lo > 0 && ends[lo - 1]! > end) {
-        lo = 0;
-        let hi = ends.length;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (ends[mid]! < end) lo = mid + 1;
-          else hi = mid;
-        }
-      }
-      ends.splice(lo, 0, end);
+      insertSorted(this.ends, end);
     }
     set.add(key);
   }
@@ -396,11 +406,19 @@ class FlatLayout {
 }
 
 /**
+ * Nested maps from group values to a slot, one level per value: a slot number where only one group has the values
+ * so far (its further values are checked against its fields), a map of the next value where several do.
+ */
+type Paths = Map<string, Paths | number>;
+
+/**
  * The groups of one pane, in first-touch order: slot i holds keys[i], its fields (none when the key is the only
- * field), numbers and objects.
+ * field), numbers and objects. With several group values, `paths` finds a slot from the values without joining
+ * them into the key.
  */
 class Pane {
   readonly slots = new Map<string, number>();
+  readonly paths: Paths = new Map();
   readonly keys: string[] = [];
   readonly fields: (string[] | undefined)[] = [];
   nums: Float64Array;
@@ -425,6 +443,70 @@ class Pane {
     this.layout.init(this.nums, slot * width, this.objs, slot * this.layout.objects);
     return slot;
   }
+
+  /** The slot of the group with values `parts` (two or more), if it has one. */
+  slotOfParts(parts: string[]): number | undefined {
+    let level = this.paths;
+    for (let i = 0; i < parts.length; i++) {
+      const next = level.get(parts[i]!);
+      if (next === undefined) return undefined;
+      if (typeof next === 'number') {
+        const fields = this.fields[next]!;
+        for (let j = i + 1; j < parts.length; j++) if (fields[j] !== parts[j]) return undefined;
+        return next;
+      }
+      level = next;
+    }
+    return undefined;
+  }
+
+  /**
+   * The slot of the group with values `parts`, opened if new. Values that join into the key of a group with other
+   * values share its slot, and get no path: they are found by the key.
+   */
+  openParts(parts: string[]): number {
+    const key = parts.join(keySeparator);
+    let slot = this.slots.get(key);
+    if (slot === undefined) slot = this.open(key, parts.slice());
+    else {
+      const fields = this.fields[slot]!;
+      for (let j = 0; j < parts.length; j++) if (fields[j] !== parts[j]) return slot;
+    }
+    let level = this.paths;
+    const last = parts.length - 1;
+    for (let i = 0; i < last; i++) {
+      const next = level.get(parts[i]!);
+      if (next === undefined || next === slot) {
+        level.set(parts[i]!, slot);
+        return slot;
+      }
+      if (typeof next === 'number') {
+        // Another group shares the values so far: a level for the next value.
+        const split: Paths = new Map([[this.fields[next]![i + 1]!, next]]);
+        level.set(parts[i]!, split);
+        level = split;
+      } else {
+        level = next;
+      }
+    }
+    level.set(parts[last]!, slot);
+    return slot;
+  }
+}
+
+/** Hopping windows: the groups a key has in the panes held, ascending by pane end. */
+interface KeyPanes {
+  ends: number[];
+  panes: Pane[];
+  slots: number[];
+  /**
+   * The results of the last merge of several of these panes (`mergedFrom` up to `mergedTo`), in emission
+   * `mergedIn`: the key's next window in the same emission over the same panes has the same results.
+   */
+  merged: AggregateResult[] | undefined;
+  mergedFrom: number;
+  mergedTo: number;
+  mergedIn: number;
 }
 
 class PaneWindows implements Strategy {
@@ -437,6 +519,10 @@ class PaneWindows implements Strategy {
   #ends: number[] = [];
   /** Hopping: the window ends waiting, with the keys of each. */
   #pending = new PendingEnds();
+  /** Hopping: each key's groups in the panes, so a window merges only the panes its key is in. */
+  #keyPanes = new Map<string, KeyPanes>();
+  /** Counts the calls of `#emitMerged` (see `KeyPanes.merged`). */
+  #emissions = 0;
   #lastPaneEnd = Number.NaN;
   #lastPane: Pane | undefined;
   readonly #results: AggregateResult[] = [];
@@ -454,7 +540,9 @@ class PaneWindows implements Strategy {
     this.#layout = new FlatLayout(specs);
   }
 
-  #paneAt(paneEnd: number): Pane {
+  #paneAt(time: number): Pane {
+    const paneEnd = alignUp(time, this.#pane, this.offset % this.#pane);
+    if (paneEnd === this.#lastPaneEnd) return this.#lastPane!;
     let pane = this.#panes.get(paneEnd);
     if (!pane) {
       pane = new Pane(this.#layout);
@@ -467,20 +555,65 @@ class PaneWindows implements Strategy {
   }
 
   add(key: string, input: Input, time: number): void {
-    const paneEnd = alignUp(time, this.#pane, this.offset % this.#pane);
-    const pane = paneEnd === this.#lastPaneEnd ? this.#lastPane! : this.#paneAt(paneEnd);
+    const pane = this.#paneAt(time);
     let slot = pane.slots.get(key);
     if (slot === undefined) {
       slot = pane.open(key, this.fieldsOf?.(key, input));
-      if (!this.#single) {
-        // Every window holding the pane: ends k·hop + offset in [paneEnd, paneEnd + size).
-        for (let end = alignUp(paneEnd, this.hop, this.offset); end < paneEnd + this.size; end += this.hop) {
-          this.#pending.register(end, key);
-        }
-      }
+      this.#opened(key, pane, slot);
     }
-    const layout = this.#layout;
-    layout.add(pane.nums, slot * layout.width, pane.objs, slot * layout.objects, input, time);
+    this.#layout.add(
+      pane.nums,
+      slot * this.#layout.width,
+      pane.objs,
+      slot * this.#layout.objects,
+      input,
+      time,
+    );
+  }
+
+  /** `add` for a group of two or more values. */
+  addParts(parts: string[], input: Input, time: number): void {
+    const pane = this.#paneAt(time);
+    let slot = pane.slotOfParts(parts);
+    if (slot === undefined) {
+      const groups = pane.keys.length;
+      slot = pane.openParts(parts);
+      if (pane.keys.length > groups) this.#opened(pane.keys[slot]!, pane, slot);
+    }
+    this.#layout.add(
+      pane.nums,
+      slot * this.#layout.width,
+      pane.objs,
+      slot * this.#layout.objects,
+      input,
+      time,
+    );
+  }
+
+  /** Registers a new group of the last pane with every window holding the pane. */
+  #opened(key: string, pane: Pane, slot: number): void {
+    if (this.#single) return;
+    const paneEnd = this.#lastPaneEnd;
+    this.#keyPaneAdd(key, paneEnd, pane, slot);
+    // Every window holding the pane: ends k·hop + offset in [paneEnd, paneEnd + size).
+    for (let end = alignUp(paneEnd, this.hop, this.offset); end < paneEnd + this.size; end += this.hop) {
+      this.#pending.register(end, key);
+    }
+  }
+
+  #keyPaneAdd(key: string, paneEnd: number, pane: Pane, slot: number): void {
+    let held = this.#keyPanes.get(key);
+    if (!held) {
+      held = { ends: [], panes: [], slots: [], merged: undefined, mergedFrom: 0, mergedTo: 0, mergedIn: 0 };
+      this.#keyPanes.set(key, held);
+    }
+    // Mostly appended: inputs come nearly in time order.
+    let at = held.ends.length;
+    while (at > 0 && held.ends[at - 1]! > paneEnd) at--;
+    held.ends.splice(at, 0, paneEnd);
+    held.panes.splice(at, 0, pane);
+    held.slots.splice(at, 0, slot);
+    held.mergedIn = 0;
   }
 
   emit(watermark: number, out: Out): void {
@@ -498,8 +631,7 @@ class PaneWindows implements Strategy {
       const pane = this.#panes.get(end)!;
       for (let slot = 0; slot < pane.keys.length; slot++) {
         this.#layout.results(pane.nums, slot * width, pane.objs, slot * objects, results);
-        const key = pane.keys[slot]!;
-        out(key, pane.fields[slot] ?? [key], results, end - this.size, end);
+        out(pane.keys[slot]!, pane.fields[slot], results, end - this.size, end);
       }
       this.#panes.delete(end);
     }
@@ -513,31 +645,66 @@ class PaneWindows implements Strategy {
   #emitMerged(watermark: number, out: Out): void {
     const layout = this.#layout;
     const { width, objects } = layout;
-    const results = this.#results;
     const nums = new Float64Array(width);
     const objs: Accumulator[] = new Array(objects);
+    // Panes in windows that end before the watermark are final: no input still to come falls in them.
+    const emission = ++this.#emissions;
     for (let next = this.#pending.next(watermark); next; next = this.#pending.next(watermark)) {
       const [end, keys] = next;
       const start = end - this.size;
-      const panes: Pane[] = [];
-      for (let paneEnd = start + this.#pane; paneEnd <= end; paneEnd += this.#pane) {
-        const pane = this.#panes.get(paneEnd);
-        if (pane) panes.push(pane);
-      }
-      for (const key of keys) {
-        let fields: string[] | undefined;
-        layout.init(nums, 0, objs, 0);
-        for (const pane of panes) {
-          const slot = pane.slots.get(key);
-          if (slot === undefined) continue;
-          fields ??= pane.fields[slot];
-          layout.merge(nums, 0, objs, 0, pane.nums, slot * width, pane.objs, slot * objects);
-        }
-        layout.results(nums, 0, objs, 0, results);
-        out(key, fields ?? [key], results, start, end);
-      }
       // No window still to come (ends from end + hop) holds a pane ending at or before end + hop − size.
       const limit = end + this.hop - this.size;
+      for (const key of keys) {
+        const held = this.#keyPanes.get(key);
+        // The key's panes in the window (start, end]: `from` up to `to`.
+        let from = 0;
+        let to = 0;
+        if (held) {
+          const ends = held.ends;
+          while (from < ends.length && ends[from]! <= start) from++;
+          to = from;
+          while (to < ends.length && ends[to]! <= end) to++;
+        }
+        let fields: string[] | undefined;
+        let results = this.#results;
+        if (to - from === 1) {
+          // One pane: its group is the window's.
+          const pane = held!.panes[from]!;
+          const slot = held!.slots[from]!;
+          fields = pane.fields[slot];
+          layout.results(pane.nums, slot * width, pane.objs, slot * objects, results);
+        } else if (held?.mergedIn === emission && held.mergedFrom === from && held.mergedTo === to) {
+          fields = held.panes[from]!.fields[held.slots[from]!];
+          results = held.merged!;
+        } else {
+          layout.init(nums, 0, objs, 0);
+          for (let i = from; i < to; i++) {
+            const pane = held!.panes[i]!;
+            const slot = held!.slots[i]!;
+            if (i === from) fields = pane.fields[slot];
+            layout.merge(nums, 0, objs, 0, pane.nums, slot * width, pane.objs, slot * objects);
+          }
+          layout.results(nums, 0, objs, 0, results);
+          if (held && to - from > 1) {
+            held.merged = results.slice();
+            held.mergedFrom = from;
+            held.mergedTo = to;
+            held.mergedIn = emission;
+          }
+        }
+        out(key, fields, results, start, end);
+        if (held) {
+          let drop = 0;
+          while (drop < held.ends.length && held.ends[drop]! <= limit) drop++;
+          if (drop === held.ends.length) this.#keyPanes.delete(key);
+          else if (drop > 0) {
+            held.ends.splice(0, drop);
+            held.panes.splice(0, drop);
+            held.slots.splice(0, drop);
+            held.mergedIn = 0;
+          }
+        }
+      }
       for (const paneEnd of this.#panes.keys()) {
         if (paneEnd <= limit) this.#panes.delete(paneEnd);
       }
@@ -576,11 +743,14 @@ class PaneWindows implements Strategy {
     };
     const layout = this.#layout;
     this.#panes = new Map();
+    this.#keyPanes = new Map();
     for (const [end, groups] of s.panes) {
       const pane = new Pane(layout);
       for (const [key, fields, accs] of groups) {
         const slot = pane.open(key, this.fieldsOf ? fields : undefined);
         layout.restore(pane.nums, slot * layout.width, pane.objs, slot * layout.objects, accs);
+        if (this.fieldsOf && fields.length > 1) pane.openParts(fields);
+        if (!this.#single) this.#keyPaneAdd(key, end, pane, slot);
       }
       this.#panes.set(end, pane);
     }
