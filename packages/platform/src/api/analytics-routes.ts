@@ -483,17 +483,30 @@ export async function analyticsRoutes(parent: FastifyInstance, deps: AnalyticsDe
     async () => realtimeCards({ warehouse, realtime: deps.realtime, now: now() }, dialect),
   );
 
-  const rangeOnly = { querystring: Type.Object(Range) };
-  app.get(
-    `${prefix}/cohorts/behaviour`,
-    {
-      schema: {
-        ...docs('Weekly power / casual / dormant users by AI interactions'),
-        ...rangeOnly,
-        response: { 200: ModuleAnswer('BehaviourCohortsResult in behaviour-cohorts.ts'), ...errors },
+  /** A report of a date range only: `GET path?from&to`, answered by `run` on the checked range. */
+  const rangeReport = (
+    path: string,
+    summary: string,
+    answer: string,
+    run: (range: { from: string; to: string }) => Promise<unknown>,
+  ) =>
+    app.get(
+      `${prefix}${path}`,
+      {
+        schema: {
+          ...docs(summary),
+          querystring: Type.Object(Range),
+          response: { 200: ModuleAnswer(answer), ...errors },
+        },
       },
-    },
-    async (request) => behaviourCohorts(warehouse, iso(rangeOf(request.query)), dialect),
+      async (request) => run(iso(rangeOf(request.query))),
+    );
+
+  rangeReport(
+    '/cohorts/behaviour',
+    'Weekly power / casual / dormant users by AI interactions',
+    'BehaviourCohortsResult in behaviour-cohorts.ts',
+    (range) => behaviourCohorts(warehouse, range, dialect),
   );
 
   app.get(
@@ -525,86 +538,41 @@ export async function analyticsRoutes(parent: FastifyInstance, deps: AnalyticsDe
     },
   );
 
-  app.get(
-    `${prefix}/adoption`,
-    {
-      schema: {
-        ...docs('Feature adoption and time to first use, with the onboarding drop-off'),
-        ...rangeOnly,
-        response: { 200: ModuleAnswer('FeatureAdoptionResult in feature-adoption.ts'), ...errors },
-      },
-    },
-    async (request) => featureAdoption(warehouse, iso(rangeOf(request.query)), dialect),
+  rangeReport(
+    '/adoption',
+    'Feature adoption and time to first use, with the onboarding drop-off',
+    'FeatureAdoptionResult in feature-adoption.ts',
+    (range) => featureAdoption(warehouse, range, dialect),
   );
-
-  app.get(
-    `${prefix}/revenue`,
-    {
-      schema: {
-        ...docs('MRR, ARR and their movements per month, from the subscription events'),
-        ...rangeOnly,
-        response: { 200: ModuleAnswer('RevenueResult in revenue.ts'), ...errors },
-      },
-    },
-    async (request) => revenue(warehouse, iso(rangeOf(request.query)), dialect),
+  rangeReport(
+    '/revenue',
+    'MRR, ARR and their movements per month, from the subscription events',
+    'RevenueResult in revenue.ts',
+    (range) => revenue(warehouse, range, dialect),
   );
-
-  app.get(
-    `${prefix}/performance/api`,
-    {
-      schema: {
-        ...docs('Per API endpoint: requests, average / p95 / p99 latency, error rate, requests per second'),
-        ...rangeOnly,
-        response: {
-          200: ModuleAnswer('{ from, to, endpoints } of PerformanceResult in performance.ts'),
-          ...errors,
-        },
-      },
-    },
-    async (request) => {
-      const { from, to, endpoints } = await performanceReport(
-        warehouse,
-        iso(rangeOf(request.query)),
-        dialect,
-      );
+  rangeReport(
+    '/performance/api',
+    'Per API endpoint: requests, average / p95 / p99 latency, error rate, requests per second',
+    '{ from, to, endpoints } of PerformanceResult in performance.ts',
+    async (range) => {
+      const { from, to, endpoints } = await performanceReport(warehouse, range, dialect);
       return { from, to, endpoints };
     },
   );
-
-  app.get(
-    `${prefix}/performance/web-vitals`,
-    {
-      schema: {
-        ...docs('Per page: the 75th percentile of FCP, LCP, INP, CLS and TTFB'),
-        ...rangeOnly,
-        response: {
-          200: ModuleAnswer('{ from, to, webVitals } of PerformanceResult in performance.ts'),
-          ...errors,
-        },
-      },
-    },
-    async (request) => {
-      const { from, to, webVitals } = await performanceReport(
-        warehouse,
-        iso(rangeOf(request.query)),
-        dialect,
-      );
+  rangeReport(
+    '/performance/web-vitals',
+    'Per page: the 75th percentile of FCP, LCP, INP, CLS and TTFB',
+    '{ from, to, webVitals } of PerformanceResult in performance.ts',
+    async (range) => {
+      const { from, to, webVitals } = await performanceReport(warehouse, range, dialect);
       return { from, to, webVitals };
     },
   );
-
-  app.get(
-    `${prefix}/ai`,
-    {
-      schema: {
-        ...docs(
-          'AI metrics per model: prompts per day, success rate, latency, tokens/s, regenerations, ratings',
-        ),
-        ...rangeOnly,
-        response: { 200: ModuleAnswer('AiMetricsResult in ai-metrics.ts'), ...errors },
-      },
-    },
-    async (request) => aiMetrics(warehouse, iso(rangeOf(request.query)), dialect),
+  rangeReport(
+    '/ai',
+    'AI metrics per model: prompts per day, success rate, latency, tokens/s, regenerations, ratings',
+    'AiMetricsResult in ai-metrics.ts',
+    (range) => aiMetrics(warehouse, range, dialect),
   );
 
   app.get(
