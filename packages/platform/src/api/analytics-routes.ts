@@ -352,34 +352,25 @@ export async function analyticsRoutes(parent: FastifyInstance, deps: AnalyticsDe
     }),
     response: { 200: FunnelAnswer, ...errors },
   };
-  app.get(
-    `${prefix}/funnels/trial-to-paid`,
-    { schema: { ...docs('The trial-to-paid funnel (reference §6.2)'), ...builtInFunnel } },
-    async (request) =>
-      trialToPaidFunnel(
-        warehouse,
-        {
-          ...iso(rangeOf(request.query)),
-          windowSeconds: windowSeconds(request.query.windowHours),
-          breakdown: request.query.breakdown,
-        },
-        dialect,
-      ),
-  );
-  app.get(
-    `${prefix}/funnels/onboarding`,
-    { schema: { ...docs('The onboarding funnel (reference §6.4)'), ...builtInFunnel } },
-    async (request) =>
-      onboardingFunnel(
-        warehouse,
-        {
-          ...iso(rangeOf(request.query)),
-          windowSeconds: windowSeconds(request.query.windowHours),
-          breakdown: request.query.breakdown,
-        },
-        dialect,
-      ),
-  );
+  for (const [path, summary, builtIn] of [
+    ['trial-to-paid', 'The trial-to-paid funnel (reference §6.2)', trialToPaidFunnel],
+    ['onboarding', 'The onboarding funnel (reference §6.4)', onboardingFunnel],
+  ] as const) {
+    app.get(
+      `${prefix}/funnels/${path}`,
+      { schema: { ...docs(summary), ...builtInFunnel } },
+      async (request) =>
+        builtIn(
+          warehouse,
+          {
+            ...iso(rangeOf(request.query)),
+            windowSeconds: windowSeconds(request.query.windowHours),
+            breakdown: request.query.breakdown,
+          },
+          dialect,
+        ),
+    );
+  }
 
   app.get(
     `${prefix}/retention`,

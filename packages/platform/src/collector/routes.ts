@@ -26,8 +26,13 @@ export interface CollectorDeps {
 
 const collectorPaths = ['/api/telemetry/events', '/v1/:call'];
 
-export async function collectorRoutes(app: FastifyInstance, deps: CollectorDeps): Promise<void> {
-  const parse = collectorBodyParser(deps.config);
+/**
+ * What every route a browser SDK posts to shares: bodies read by the collector's parser (gzip, text/plain, limits,
+ * DEEPREF_* errors for any media type) and the CORS header on error answers too, so the SDK can read a 413 or a
+ * 503's Retry-After.
+ */
+export function acceptSdkRequests(app: FastifyInstance, limits: Pick<IngestConfig, 'maxRequestBytes'>): void {
+  const parse = collectorBodyParser(limits);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (request, payload, done) => {
     parse(request, payload).then(
@@ -35,8 +40,6 @@ export async function collectorRoutes(app: FastifyInstance, deps: CollectorDeps)
       (error: Error) => done(error),
     );
   });
-
-  // Error answers carry the CORS header too, so a browser SDK can read a 413 or a 503's Retry-After.
   app.addHook('onSend', async (request, reply) => {
     const origin = request.headers.origin;
     if (origin && !reply.hasHeader('access-control-allow-origin')) {
@@ -45,6 +48,10 @@ export async function collectorRoutes(app: FastifyInstance, deps: CollectorDeps)
       reply.header('vary', 'Origin');
     }
   });
+}
+
+export async function collectorRoutes(app: FastifyInstance, deps: CollectorDeps): Promise<void> {
+  acceptSdkRequests(app, deps.config);
   app.addHook('onError', async (_request, _reply, error) => {
     if (error instanceof DeeprefError) deps.metrics.requestsRefused.inc({ code: error.code });
   });

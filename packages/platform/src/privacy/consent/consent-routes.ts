@@ -9,8 +9,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
 import type { ReaderHook } from '../../api/auth/auth.ts';
-import { collectorBodyParser } from '../../collector/body.ts';
 import { preflightHeaders, requestCorsHeaders } from '../../collector/cors.ts';
+import { acceptSdkRequests } from '../../collector/routes.ts';
 import type { SourceRegistry } from '../../collector/sources.ts';
 import { requireWriteKey } from '../../collector/write-key.ts';
 import type { ConsentConfig, IngestConfig } from '../../config.ts';
@@ -88,22 +88,7 @@ export async function consentRoutes(app: FastifyInstance, deps: ConsentRoutesDep
 
 /** `POST /api/v1/consent`: the visitor's own choice, from the browser SDK. */
 async function sdkConsentRoute(app: FastifyInstance, deps: ConsentRoutesDeps): Promise<void> {
-  const parse = collectorBodyParser(deps.limits);
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (request, payload, done) => {
-    parse(request, payload).then(
-      (value) => done(null, value),
-      (error: Error) => done(error),
-    );
-  });
-  // Error answers carry the CORS header too, so the SDK can read them.
-  app.addHook('onSend', async (request, reply) => {
-    const origin = request.headers.origin;
-    if (origin && !reply.hasHeader('access-control-allow-origin')) {
-      reply.header('access-control-allow-origin', origin);
-      reply.header('vary', 'Origin');
-    }
-  });
+  acceptSdkRequests(app, deps.limits);
   app.options('/api/v1/consent', async (request, reply) => {
     reply.headers(preflightHeaders(request.headers.origin)).code(204).send();
   });
