@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { StoredEvent } from '@deepref/schema';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { expect } from 'vitest';
-import type { DeadLetter } from '../bus/event-log.ts';
+import { type DeadLetter, readRawRecords } from '../bus/event-log.ts';
 import type { TestPlatform } from './test-platform.ts';
 
 /** One scrape of /metrics: `value('deepref_events_rejected_total', { reason: 'size_violation' })`, 0 when absent. */
@@ -72,9 +72,11 @@ export async function storedEvents(tp: TestPlatform): Promise<Map<string, Stored
   const events = new Map<string, StoredEvent>();
   let after = 0;
   for (;;) {
-    const records = await tp.platform.log.read(after, 10_000);
+    // The stored JSON text, parsed here: what is on disk, not the objects the log may still hold in memory.
+    const records = await readRawRecords(tp.platform.log, after, 10_000);
     if (records.length === 0) return events;
-    for (const { offset, event } of records) {
+    for (const { offset, body } of records) {
+      const event = JSON.parse(body) as StoredEvent;
       expect(offset).toBeGreaterThan(after);
       expect(events.has(event.eventId), `event ${event.eventId} is in the log twice`).toBe(false);
       events.set(event.eventId, event);

@@ -49,26 +49,33 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-describeEventLogContract('sqlite', async (options = {}) => {
-  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'deepref-'));
-  const logs: SqliteEventLog[] = [];
-  const openLog = async () => {
-    const log = openSqliteEventLog(path.join(folder, 'log', 'events.db'), {
-      dedupWindowDays: 7,
-      maxPendingEvents: options.maxPendingEvents ?? 10_000,
-    });
-    logs.push(log);
-    return log;
-  };
-  return {
-    log: await openLog(),
-    reopen: openLog,
-    dispose: async () => {
-      for (const log of logs) await log.close();
-      fs.rmSync(folder, { recursive: true, force: true });
-    },
-  };
-});
+// Once with the recent tail (reads of new records from memory), once reading every record back from the file.
+for (const [name, recentTailEvents] of [
+  ['sqlite', undefined],
+  ['sqlite, reads from the file only', 0],
+] as const) {
+  describeEventLogContract(name, async (options = {}) => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'deepref-'));
+    const logs: SqliteEventLog[] = [];
+    const openLog = async () => {
+      const log = openSqliteEventLog(path.join(folder, 'log', 'events.db'), {
+        dedupWindowDays: 7,
+        maxPendingEvents: options.maxPendingEvents ?? 10_000,
+        ...(recentTailEvents === undefined ? {} : { recentTailEvents }),
+      });
+      logs.push(log);
+      return log;
+    };
+    return {
+      log: await openLog(),
+      reopen: openLog,
+      dispose: async () => {
+        for (const log of logs) await log.close();
+        fs.rmSync(folder, { recursive: true, force: true });
+      },
+    };
+  });
+}
 
 describe('SqliteEventLog', () => {
   describe('deduplication', () => {
@@ -226,6 +233,42 @@ describe('SqliteEventLog', () => {
       });
       expect(await caught(log.commitOffset('lake', 1))).toBe(error);
       await log.close();
+    });
+  });
+
+  describe('recent tail', () => {
+    it('serves new records from memory, the same as the file holds, and older ones from the file', async () => {
+      const log = open({ recentTailEvents: 3 });
+      const events = ['a', 'b', 'c', 'd', 'e'].map((id) => storedEvent(id));
+      await log.append({ events: events.slice(0, 2), deadLetters: [] });
+      await log.append({ events: [...events.slice(2), storedEvent('a')], deadLetters: [] });
+      const reader = openSqliteEventLogReader(file);
+      opened.push(reader);
+      const fromFile = await reader.read(0, 10);
+      expect(fromFile.map((r) => r.offset)).toEqual([1, 2, 3, 4, 5]);
+      // Within the tail (offsets 3 to 5): the appended objects themselves, equal to what the file holds.
+      const recent = await log.read(2, 10);
+      expect(recent).toStrictEqual(fromFile.slice(2));
+      for (const [i, record] of recent.entries()) expect(record.event).toBe(events[2 + i]);
+      expect(await log.readRaw(2, 2)).toEqual(await reader.readRaw!(2, 2));
+      // Before it: read from the file, parsed again.
+      const all = await log.read(0, 10);
+      expect(all).toStrictEqual(fromFile);
+      expect(all[0]!.event).not.toBe(events[0]);
+    });
+
+    it('never serves an erased subject from memory', async () => {
+      const log = open();
+      await log.append({
+        events: [storedEvent('kept', { userId: 'u1' }), storedEvent('gone', { userId: 'u2' })],
+        deadLetters: [],
+      });
+      expect((await log.read(0, 10)).map((r) => r.event.eventId)).toEqual(['kept', 'gone']);
+      await log.eraseSubject(['u2']);
+      expect((await log.read(0, 10)).map((r) => r.event.eventId)).toEqual(['kept']);
+      expect((await log.readRaw(0, 10)).map((r) => JSON.parse(r.body).eventId)).toEqual(['kept']);
+      await log.append({ events: [storedEvent('new', { userId: 'u3' })], deadLetters: [] });
+      expect((await log.read(0, 10)).map((r) => r.event.eventId)).toEqual(['kept', 'new']);
     });
   });
 

@@ -25,6 +25,7 @@ import type {
   SubjectRecords,
 } from '../event-log.ts';
 import { checkDeadLetter, checkPartition } from '../event-log.ts';
+import { RecentTail } from './recent-tail.ts';
 import { expireLogRows, type LogExpiry } from './sqlite-log-retention.ts';
 import {
   type AppendRequest,
@@ -58,6 +59,11 @@ export interface SqliteEventLogOptions {
   recentIdsInMemory?: number;
   /** Called after each group commit, for metrics. */
   onGroupCommit?: (commit: GroupCommit) => void;
+  /**
+   * The newest committed events kept in memory for the consumers of this process (`recent-tail.ts`), with their
+   * JSON text. Default 20,000 (a few seconds of heavy ingest); 0 reads everything from SQLite.
+   */
+  recentTailEvents?: number;
 }
 
 export interface GroupCommit {
@@ -271,7 +277,12 @@ class SqliteDeadLetterStore implements DeadLetterStore {
 
 /** Something waiting for the next group commit. */
 type Queued =
-  | { kind: 'append'; request: AppendRequest; settle: Settle<AppendOutcome[]> }
+  | {
+      kind: 'append';
+      request: AppendRequest;
+      events: readonly StoredEvent[];
+      settle: Settle<AppendOutcome[]>;
+    }
   | { kind: 'offset'; consumer: string; offset: number; settle: Settle<void> }
   | { kind: 'replay'; id: number; outcome: string; settle: Settle<void> };
 
@@ -307,6 +318,7 @@ export class SqliteEventLog extends SqliteLogReader implements EventLog {
   private readonly now: () => number;
   private readonly maxGroupEvents: number;
   private readonly writer: Worker;
+  private readonly tail: RecentTail;
   private queue: Queued[] = [];
   /** Events queued or in the group being committed. */
   private pendingEvents = 0;
@@ -324,6 +336,7 @@ export class SqliteEventLog extends SqliteLogReader implements EventLog {
     this.options = options;
     this.now = options.now ?? Date.now;
     this.maxGroupEvents = options.maxGroupEvents ?? 10_000;
+    this.tail = new RecentTail(options.recentTailEvents ?? 20_000);
     this.lastOffset = (db.prepare('SELECT max("offset") FROM events').pluck().get() as number | null) ?? 0;
     this.writer = startWriter(file, {
       dedupWindowDays: options.dedupWindowDays,
@@ -370,12 +383,41 @@ export class SqliteEventLog extends SqliteLogReader implements EventLog {
     }
     const { promise, settle } = settled<AppendOutcome[]>();
     this.pendingEvents += count;
-    this.enqueue({ kind: 'append', request: { eventIds, bodies, deadLetters }, settle });
+    this.enqueue({ kind: 'append', request: { eventIds, bodies, deadLetters }, events, settle });
     return promise;
   }
 
   override async head(): Promise<number> {
     return this.lastOffset;
+  }
+
+  override async read(after: number, limit: number, partition?: number): Promise<LogRecord[]> {
+    checkPartition(partition, this.partitions);
+    return this.tail.read(after, limit) ?? super.read(after, limit);
+  }
+
+  override async readRaw(after: number, limit: number, partition?: number): Promise<RawLogRecord[]> {
+    checkPartition(partition, this.partitions);
+    return this.tail.readRaw(after, limit) ?? super.readRaw(after, limit);
+  }
+
+  /** Erased rows must not be served from memory either: the tail is dropped before and after the rows change. */
+  override async eraseSubject(ids: readonly string[]): Promise<{ events: number; deadLetters: number }> {
+    this.tail.clear();
+    try {
+      return await super.eraseSubject(ids);
+    } finally {
+      this.tail.clear();
+    }
+  }
+
+  override async expire(expiry: LogExpiry): Promise<{ events: number; deadLetters: number }> {
+    this.tail.clear();
+    try {
+      return await super.expire(expiry);
+    } finally {
+      this.tail.clear();
+    }
   }
 
   /** Durable once resolved; committed with the next group, so that it shares its fsync. */
@@ -485,7 +527,10 @@ export class SqliteEventLog extends SqliteLogReader implements EventLog {
         const outcomes: AppendOutcome[] = new Array(item.request.eventIds.length);
         for (let i = 0; i < outcomes.length; i++, n++) {
           const offset = response.offsets[n]!;
-          outcomes[i] = offset > 0 ? { status: 'accepted', offset } : { status: 'duplicate' };
+          if (offset > 0) {
+            outcomes[i] = { status: 'accepted', offset };
+            this.tail.add(offset, item.request.bodies[i]!, item.events[i]!);
+          } else outcomes[i] = { status: 'duplicate' };
         }
         item.settle.resolve(outcomes);
       } else if (item.kind === 'offset') {
