@@ -49,10 +49,24 @@ export function consentGate(
       // up once per distinct pair of ids.
       const all: (Grants | undefined)[] = [];
       let misses: Map<string, Promise<Grants>> | undefined;
+      // A batch mostly comes from one visitor: an event with the previous one's ids shares its grants (nothing
+      // awaits in this loop, so no consent write comes between them).
+      let previous: StoredEvent | undefined;
+      let previousGrants: Grants | undefined;
       for (const event of events) {
+        if (
+          previousGrants &&
+          event.userId === previous!.userId &&
+          event.anonymousId === previous!.anonymousId
+        ) {
+          all.push(previousGrants);
+          continue;
+        }
         const ids = idsOf(event);
         const grants = consent.cachedGrants(ids, config.mode);
         all.push(grants);
+        previous = event;
+        previousGrants = grants;
         if (grants === undefined) {
           misses ??= new Map();
           const key = ids.join('\u0000');
