@@ -30,6 +30,11 @@ import type { Source } from '../packages/platform/src/collector/sources.ts';
 import type { WireResult } from '../packages/platform/src/collector/wire.ts';
 import { defaultIngestConfig } from '../packages/platform/src/config.ts';
 import { createMetrics } from '../packages/platform/src/ops/metrics.ts';
+import { openLocalKeyStore } from '../packages/platform/src/privacy/keys/local/local-key-store.ts';
+import { CachedKeyStore } from '../packages/platform/src/privacy/pii/cached-key-store.ts';
+import { createPiiStage } from '../packages/platform/src/privacy/pii/pii-stage.ts';
+import { privacyConfig } from '../packages/platform/src/privacy/pii/policy.ts';
+import { Pseudonymizer } from '../packages/platform/src/privacy/pseudonymize.ts';
 import { openDuckdbWarehouse } from '../packages/platform/src/storage/duckdb/duckdb-warehouse.ts';
 import { FsLakeStore } from '../packages/platform/src/storage/fs/fs-lake-store.ts';
 import { LakeWriter } from '../packages/platform/src/storage/lake-writer.ts';
@@ -128,6 +133,26 @@ try {
     for (const items of mapped) out.push(await pipeline.store(items, context));
     return out;
   });
+  // The PII policy (an edge stage of the platform's pipeline, not of the one above) on the enriched events alone.
+  const privacy = privacyConfig();
+  const keyStore = new CachedKeyStore(
+    await openLocalKeyStore({
+      masterKeyFile: path.join(dir, 'secrets', 'master.key'),
+      databaseFile: path.join(dir, 'keys.db'),
+    }),
+    privacy.dataKeyCacheSize,
+  );
+  const pii = createPiiStage({
+    config: privacy,
+    keyStore,
+    pseudonymizer: new Pseudonymizer(path.join(dir, 'secrets')),
+  });
+  const edgeContext = { sourceId: source.id, receivedAt, request: context.request };
+  for (const batch of appended.slice(0, 200)) await pii.apply(batch.events, edgeContext);
+  await stage('collector: PII policy (default privacy config)', async () => {
+    for (const batch of appended) await pii.apply(batch.events, edgeContext);
+  });
+  await keyStore.close();
   await stage('collector: response JSON', () => {
     for (const r of results) JSON.stringify({ success: true, results: r });
   });

@@ -70,6 +70,8 @@ export function createPiiStage(deps: PiiStageDeps): PiiStage {
   async function apply(events: readonly StoredEvent[]): Promise<EdgeDecision[]> {
     const work: { subject: string; pending: PendingEncryption[] }[] = [];
     const rewritten = events.map((event) => {
+      // Most events hold nothing the policy changes: those are found without copying them.
+      if (!applier.changes(event.eventName, event)) return event;
       const subject = eventSubject(event);
       const outcome = applier.apply(event.eventName, event, subject !== undefined);
       if (outcome.changed === 0) return event;

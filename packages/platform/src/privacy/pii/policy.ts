@@ -101,6 +101,32 @@ export function fieldRule(
   return Object.hasOwn(config.fields, key) ? config.fields[key] : undefined;
 }
 
+/** `fieldRule` for one event name, as lookups: `topLevel` for the top level of `properties`, `nested` elsewhere. */
+export interface EventFieldRules {
+  topLevel: ReadonlyMap<string, PiiAction | undefined>;
+  nested: ReadonlyMap<string, PiiAction | undefined>;
+}
+
+/**
+ * The rules of `fieldRule` for every field of an event of `eventName`, worked out once: the rules by field name,
+ * the taxonomy's `sensitiveFields` laid over them at the top level, the event's own rules over both. A field then
+ * costs one lookup instead of three. Own property names stand for `Object.hasOwn`, as `fieldRule` asks it.
+ */
+export function eventFieldRules(config: PrivacyConfig, eventName: string): EventFieldRules {
+  const nested = new Map<string, PiiAction | undefined>();
+  for (const key of Object.getOwnPropertyNames(config.fields)) nested.set(key, config.fields[key]);
+  const topLevel = new Map(nested);
+  for (const key of eventDefinition(eventName)?.sensitiveFields ?? []) topLevel.set(key, 'encrypt');
+  const own = config.events[eventName];
+  if (own) {
+    for (const key of Object.getOwnPropertyNames(own)) {
+      nested.set(key, own[key]);
+      topLevel.set(key, own[key]);
+    }
+  }
+  return { topLevel, nested };
+}
+
 /** Every field name a registered event lists in `sensitiveFields`. */
 export function sensitiveFieldNames(): string[] {
   return registeredEventNames.flatMap(

@@ -207,6 +207,23 @@ export function detectSpans(text: string, options: DetectOptions = {}): Detectio
   return resolveOverlaps(candidates);
 }
 
+/**
+ * Whether `detectSpans` can find anything in `text` at all (its first check, on its own): every recognizer needs an
+ * `@` (email), a `:` (IPv6) or four digits (IPv4, SSN, phone, card). Most values (page titles, button and plan
+ * names) have none; the scan stops as soon as the answer is yes. detection-memo.test.ts checks it against the
+ * recognizers themselves.
+ */
+export function mayHoldSpans(text: string): boolean {
+  let digits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++digits === 4) return true;
+    } else if (c === 64 || c === 58) return true;
+  }
+  return false;
+}
+
 /** Keeps the best of overlapping candidates (higher score, then longer), in order of position. */
 function resolveOverlaps(candidates: Detection[]): Detection[] {
   if (candidates.length < 2) return candidates;
