@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto';
 import type { EventEnvelope } from '@deepref/schema';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { eventBatches } from '../../../../bench/event-batches.ts';
 import {
   anonymizeIp,
   correctClockSkew,
@@ -9,6 +11,7 @@ import {
   truncateIp,
   UserAgentCache,
 } from './enrich.ts';
+import { mapReferenceBody } from './wire.ts';
 
 const chromeDesktop =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
@@ -198,5 +201,180 @@ describe('createEnricher', () => {
 
   it('needs a key for the hash policy', () => {
     expect(() => createEnricher({ ipPolicy: 'hash' })).toThrow("ipPolicy 'hash' needs ipHashKey.");
+  });
+});
+
+describe('the Date-free paths against the straightforward code', () => {
+  /** Segment's correction as it was written first: Date.parse, a Date and toISOString for every event. */
+  function correctClockSkewByDate(timestamp: string, sentAt: string | undefined, receivedAt: Date): string {
+    const event = Date.parse(timestamp);
+    const sent = sentAt === undefined ? Number.NaN : Date.parse(sentAt);
+    if (Number.isNaN(event) || Number.isNaN(sent)) return timestamp;
+    const corrected = new Date(event + (receivedAt.getTime() - sent));
+    return Number.isNaN(corrected.getTime()) ? timestamp : corrected.toISOString();
+  }
+
+  const instant = fc.oneof(
+    fc.integer({ min: Date.UTC(2020, 0, 1), max: Date.UTC(2030, 0, 1) }),
+    fc.integer({ min: -8.64e15, max: 8.64e15 }),
+    fc.constantFrom(8.64e15, -8.64e15, 0, 253_402_300_800_000),
+  );
+  const timeText = fc.oneof(
+    instant.map((ms) => new Date(ms).toISOString()),
+    fc.constantFrom(
+      '2024-02-30T10:00:00.000Z',
+      '2024-05-01T24:00:00.000Z',
+      '2024-05-01T12:00:00+02:00',
+      'soon',
+      '',
+    ),
+    fc.string({ maxLength: 26 }),
+  );
+  const receivedAt = fc.oneof(
+    instant.map((ms) => new Date(ms)),
+    fc.constant(new Date(Number.NaN)),
+  );
+
+  it('corrects the clock skew as Date.parse, new Date and toISOString did', () => {
+    fc.assert(
+      fc.property(timeText, fc.option(timeText, { nil: undefined }), receivedAt, (timestamp, sentAt, at) => {
+        expect(correctClockSkew(timestamp, sentAt, at)).toBe(correctClockSkewByDate(timestamp, sentAt, at));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('corrects runs of events that share one sentAt and one receive time as it corrects each alone', () => {
+    const enrich = createEnricher({ ipPolicy: 'truncate' });
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(timeText, fc.option(timeText, { nil: undefined })), { minLength: 1, maxLength: 8 }),
+        receivedAt,
+        fc.boolean(),
+        (times, at, shareSentAt) => {
+          if (Number.isNaN(at.getTime())) return; // no receive time to write: enrich throws, as it did
+          const facts = { sourceId: 's', receivedAt: at, request: {} };
+          for (const [timestamp, ownSentAt] of times) {
+            const sentAt = shareSentAt ? times[0]![1] : ownSentAt;
+            const envelope: EventEnvelope = {
+              eventId: 'e',
+              type: 'track',
+              eventName: 'x',
+              timestamp,
+              userId: 'u',
+              properties: {},
+            };
+            if (sentAt !== undefined) envelope.sentAt = sentAt;
+            expect(enrich(envelope, facts).timestamp).toBe(correctClockSkewByDate(timestamp, sentAt, at));
+          }
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+
+  /** The stored event as enrich built it before (key order included), from the straightforward pieces. */
+  function storedJsonByDate(
+    envelope: EventEnvelope,
+    sourceId: string,
+    receivedAt: Date,
+    requestUa: string,
+    requestIp = '127.0.0.1',
+  ): string {
+    const { ip: _ip, ...context } = envelope.context ?? {};
+    const clientIp = envelope.context?.ip;
+    const ip =
+      (clientIp ? anonymizeIp(clientIp, 'truncate') : undefined) ?? anonymizeIp(requestIp, 'truncate');
+    const event: Record<string, unknown> = {
+      eventId: envelope.eventId,
+      type: envelope.type,
+      eventName: envelope.eventName,
+      timestamp: correctClockSkewByDate(envelope.timestamp, envelope.sentAt, receivedAt),
+      originalTimestamp: envelope.timestamp,
+      receivedAt: receivedAt.toISOString(),
+      sourceId,
+      properties: envelope.properties,
+      device: parseUserAgent(envelope.context?.userAgent ?? requestUa),
+    };
+    for (const key of [
+      'sentAt',
+      'sessionId',
+      'userId',
+      'anonymousId',
+      'groupId',
+      'previousId',
+      'traits',
+      'integrations',
+    ] as const) {
+      if (envelope[key] !== undefined) event[key] = envelope[key];
+    }
+    if (envelope.context !== undefined) event.context = context;
+    if (ip !== undefined) event.ip = ip;
+    return JSON.stringify(event);
+  }
+
+  it('stores the bench events as the straightforward code would, byte for byte', () => {
+    const batches = eventBatches(50);
+    const enrich = createEnricher({ ipPolicy: 'truncate' });
+    for (let i = 0; i < 12; i++) {
+      const receivedAt = new Date(Date.now() + i * 61_000);
+      const results = mapReferenceBody(JSON.parse(batches.next()), {
+        sourceId: 'bench',
+        receivedAt,
+        limits: { maxEventBytes: 32 * 1024, strict: false },
+      });
+      const facts = { sourceId: 'bench', receivedAt, request: { ip: '127.0.0.1', userAgent: 'bench' } };
+      for (const result of results) {
+        if (!result.ok) throw new Error(result.message);
+        const expected = storedJsonByDate(result.envelope, 'bench', receivedAt, 'bench');
+        expect(JSON.stringify(enrich(result.envelope, facts))).toBe(expected);
+      }
+    }
+  });
+
+  it('stores generated events as the straightforward code would, byte for byte', () => {
+    const enrich = createEnricher({ ipPolicy: 'truncate' });
+    const optional = <T>(arbitrary: fc.Arbitrary<T>) => fc.option(arbitrary, { nil: undefined });
+    const envelope = fc.record(
+      {
+        eventId: fc.uuid(),
+        type: fc.constantFrom('track', 'page', 'identify'),
+        eventName: fc.string({ minLength: 1, maxLength: 12 }),
+        timestamp: timeText,
+        sentAt: optional(timeText),
+        sessionId: optional(fc.string()),
+        userId: optional(fc.string()),
+        anonymousId: optional(fc.string()),
+        groupId: optional(fc.string()),
+        previousId: optional(fc.string()),
+        properties: fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 2 })),
+        traits: optional(fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 1 }))),
+        integrations: optional(fc.dictionary(fc.string(), fc.boolean())),
+        context: optional(
+          fc.record(
+            {
+              ip: fc.constantFrom('203.0.113.195', '2001:db8::1', 'nonsense'),
+              userAgent: fc.constantFrom(chromeDesktop, iPhoneSafari, googlebot, 'curl/8.0'),
+              locale: fc.string(),
+            },
+            { requiredKeys: [] },
+          ),
+        ),
+      },
+      { requiredKeys: ['eventId', 'type', 'eventName', 'timestamp', 'properties'] },
+    );
+    fc.assert(
+      fc.property(envelope, receivedAt, (generated, at) => {
+        const env = generated as EventEnvelope;
+        const facts = {
+          sourceId: 'gen',
+          receivedAt: at,
+          request: { ip: '127.0.0.1', userAgent: chromeDesktop },
+        };
+        if (Number.isNaN(at.getTime())) return; // no receive time to write: both throw on toISOString
+        expect(JSON.stringify(enrich(env, facts))).toBe(storedJsonByDate(env, 'gen', at, chromeDesktop));
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { DeviceInfo, EventEnvelope, StoredEvent } from '@deepref/schema';
 import type { IpPolicy } from '../config.ts';
+import { formatIsoMillis, parseIsoMillis } from './iso-time.ts';
 
 /** What the HTTP request tells about the sender, beside the envelope. */
 export interface RequestFacts {
@@ -47,6 +48,7 @@ export function createEnricher(
 
   // Every event of a request shares one receivedAt; format it once.
   let lastReceivedAt: Date | undefined;
+  let lastReceivedAtMs = Number.NaN;
   let lastReceivedAtIso = '';
 
   // The events of a request mostly share one address; the HMAC is the costly part of the hash policy.
@@ -67,6 +69,7 @@ export function createEnricher(
   return (envelope, { sourceId, receivedAt, request }) => {
     if (receivedAt !== lastReceivedAt) {
       lastReceivedAt = receivedAt;
+      lastReceivedAtMs = receivedAt.getTime();
       lastReceivedAtIso = receivedAt.toISOString();
     }
     const context = envelope.context;
@@ -75,7 +78,7 @@ export function createEnricher(
       eventId: envelope.eventId,
       type: envelope.type,
       eventName: envelope.eventName,
-      timestamp: correctClockSkew(envelope.timestamp, envelope.sentAt, receivedAt),
+      timestamp: correctClockSkewAt(envelope.timestamp, envelope.sentAt, lastReceivedAtMs),
       originalTimestamp: envelope.timestamp,
       receivedAt: lastReceivedAtIso,
       sourceId,
@@ -110,22 +113,33 @@ let lastSent = Number.NaN;
 
 function parseSentAt(sentAt: string): number {
   if (sentAt !== lastSentAt) {
-    lastSent = Date.parse(sentAt);
+    lastSent = parseIsoMillis(sentAt);
     lastSentAt = sentAt;
   }
   return lastSent;
 }
+
+/** The largest time a Date holds (ECMA-262 TimeClip); `new Date` of anything beyond is invalid. */
+const maxTime = 8.64e15;
 
 /**
  * Segment's correction: the client's clock is assumed off by `sentAt − receivedAt`, so the event time moves by
  * `receivedAt − sentAt`. Without `sentAt` (or with an unreadable one) the client's time is kept.
  */
 export function correctClockSkew(timestamp: string, sentAt: string | undefined, receivedAt: Date): string {
-  const event = Date.parse(timestamp);
-  const sent = sentAt === undefined ? Number.NaN : parseSentAt(sentAt);
-  if (Number.isNaN(event) || Number.isNaN(sent)) return timestamp;
-  const corrected = new Date(event + (receivedAt.getTime() - sent));
-  return Number.isNaN(corrected.getTime()) ? timestamp : corrected.toISOString();
+  return correctClockSkewAt(timestamp, sentAt, receivedAt.getTime());
+}
+
+/** `correctClockSkew` with the receive time in milliseconds, read once per request. */
+function correctClockSkewAt(timestamp: string, sentAt: string | undefined, receivedAtMs: number): string {
+  if (sentAt === undefined) return timestamp;
+  const sent = parseSentAt(sentAt);
+  if (Number.isNaN(sent)) return timestamp;
+  const event = parseIsoMillis(timestamp);
+  if (Number.isNaN(event)) return timestamp;
+  const corrected = event + (receivedAtMs - sent);
+  // What `new Date(corrected)` refuses (NaN, or past ±8.64e15: TimeClip) keeps the client's time.
+  return Number.isNaN(corrected) || Math.abs(corrected) > maxTime ? timestamp : formatIsoMillis(corrected);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -279,6 +293,9 @@ export function parseUserAgent(userAgent: string | undefined): DeviceInfo {
  */
 export class UserAgentCache {
   private readonly entries = new Map<string, DeviceInfo>();
+  /** The last entry set, which is the last in the map's order (evictions only remove the first). */
+  private newestKey = '';
+  private newest: DeviceInfo | undefined;
 
   constructor(private readonly maxEntries = 10_000) {}
 
@@ -288,6 +305,8 @@ export class UserAgentCache {
 
   device(userAgent: string | undefined): DeviceInfo {
     const key = userAgent ? userAgent.slice(0, UA_MAX_LENGTH) : '';
+    // The events of a request mostly share one user agent: the most recent entry needs no move to the end.
+    if (key === this.newestKey && this.newest !== undefined) return { ...this.newest };
     let device = this.entries.get(key);
     if (device) {
       this.entries.delete(key);
@@ -296,6 +315,8 @@ export class UserAgentCache {
       if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     }
     this.entries.set(key, device);
+    this.newestKey = key;
+    this.newest = device;
     return { ...device };
   }
 }

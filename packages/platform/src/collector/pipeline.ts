@@ -78,6 +78,13 @@ export interface IngestPipeline {
   replay(deadLetter: DeadLetter): Promise<ReplayResult>;
 }
 
+/** The events the edge stages kept, in order. */
+function keptEvents(decisions: readonly EdgeDecision[]): StoredEvent[] {
+  const events: StoredEvent[] = [];
+  for (const decision of decisions) if ('event' in decision) events.push(decision.event);
+  return events;
+}
+
 const uuidIn = /"(?:eventId|messageId)"\s*:\s*"([0-9a-fA-F-]{36})"/;
 
 export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
@@ -88,21 +95,27 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
 
   /** Runs the edge stages; returns one decision per event, in order. */
   async function runEdge(events: StoredEvent[], context: EdgeContext): Promise<EdgeDecision[]> {
-    let decisions: EdgeDecision[] = events.map((event) => ({ event }));
+    // Plain loops: flatMap and forEach here cost an array or a closure per event and per stage.
+    const decisions: EdgeDecision[] = new Array(events.length);
+    for (let i = 0; i < events.length; i++) decisions[i] = { event: events[i]! };
     for (const stage of edgeStages) {
-      const live = decisions.flatMap((d, i) => ('event' in d ? [i] : []));
+      const live: number[] = [];
+      const input: StoredEvent[] = [];
+      for (let i = 0; i < decisions.length; i++) {
+        const decision = decisions[i]!;
+        if ('event' in decision) {
+          live.push(i);
+          input.push(decision.event);
+        }
+      }
       if (live.length === 0) break;
-      const input = live.map((i) => (decisions[i] as { event: StoredEvent }).event);
       const output = await stage.apply(input, context);
       if (output.length !== input.length) {
         throw new Error(
           `edge stage ${stage.name} returned ${output.length} decisions for ${input.length} events`,
         );
       }
-      decisions = decisions.slice();
-      live.forEach((i, k) => {
-        decisions[i] = output[k]!;
-      });
+      for (let k = 0; k < live.length; k++) decisions[live[k]!] = output[k]!;
     }
     return decisions;
   }
@@ -130,15 +143,11 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
     const enriched: StoredEvent[] = [];
     const deadLetters: DeadLetterInput[] = [];
     const receivedAt = context.receivedAt.toISOString();
+    // What every event of the request shares, given to enrich once rather than rebuilt per event.
+    const facts = { sourceId: context.source.id, receivedAt: context.receivedAt, request: context.request };
     for (const item of items) {
       if (item.ok) {
-        enriched.push(
-          enrich(item.envelope, {
-            sourceId: context.source.id,
-            receivedAt: context.receivedAt,
-            request: context.request,
-          }),
-        );
+        enriched.push(enrich(item.envelope, facts));
       } else {
         const eventId = uuidIn.exec(item.raw)?.[1]?.toLowerCase();
         const eventName = /"(?:eventName|event)"\s*:\s*"([^"\\]{1,200})"/.exec(item.raw)?.[1];
@@ -168,7 +177,7 @@ export function createIngestPipeline(deps: IngestPipelineDeps): IngestPipeline {
       request: context.request,
     };
     const decisions = edgeStages.length ? await runEdge(enriched, edgeContext) : undefined;
-    const events = decisions ? decisions.flatMap((d) => ('event' in d ? [d.event] : [])) : enriched;
+    const events = decisions ? keptEvents(decisions) : enriched;
     const outcomes = events.length || deadLetters.length ? await log.append({ events, deadLetters }) : [];
 
     const results: EventResult[] = [];

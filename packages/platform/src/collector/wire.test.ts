@@ -692,3 +692,102 @@ describe('jsonBytesBound', () => {
     expect(jsonBytesBound(deep, 1e9)).toBe(Number.POSITIVE_INFINITY);
   });
 });
+
+describe('fast paths against the straightforward code', () => {
+  const pad = (n: number, width: number) => String(n).padStart(width, '0');
+
+  /** The event time as the wire format read it before its fast path: two regexes, Date.parse and a Date. */
+  function isoTimeByDate(value: unknown): string | undefined {
+    if (typeof value !== 'string') return undefined;
+    const general = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
+    const utcMillis = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(value);
+    if (!utcMillis && !general.test(value)) return undefined;
+    const ms = Date.parse(value);
+    return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+  }
+
+  /** Stored-form texts with fields past their ranges, other ISO spellings, and anything at all. */
+  const timeText = fc.oneof(
+    fc
+      .record({
+        year: fc.integer({ min: 0, max: 9999 }),
+        month: fc.integer({ min: 0, max: 13 }),
+        day: fc.integer({ min: 0, max: 32 }),
+        hour: fc.integer({ min: 0, max: 25 }),
+        minute: fc.integer({ min: 0, max: 61 }),
+        second: fc.integer({ min: 0, max: 61 }),
+        ms: fc.integer({ min: 0, max: 999 }),
+        // Mostly the stored form (milliseconds, Z), where the fast path decides.
+        tail: fc.constantFrom('Z', 'Z', 'Z', 'Z', 'z', '+00:00', '-0130', '+05:30', ''),
+        fraction: fc.constantFrom(3, 3, 3, 0, 1, 6),
+      })
+      .map(({ year, month, day, hour, minute, second, ms, tail, fraction }) => {
+        const frac = fraction === 0 ? '' : `.${pad(ms, 3).padEnd(fraction, '7').slice(0, fraction)}`;
+        return `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T${pad(hour, 2)}:${pad(minute, 2)}:${pad(second, 2)}${frac}${tail}`;
+      }),
+    fc
+      .date({ min: new Date(Date.UTC(0, 0, 1)), max: new Date(Date.UTC(9999, 11, 31)) })
+      .filter((date) => !Number.isNaN(date.getTime()))
+      .map((date) => date.toISOString()),
+    fc.string({ maxLength: 30 }),
+    fc.integer(),
+  );
+
+  it('reads timestamp and sentAt as the Date-based code did', () => {
+    fc.assert(
+      fc.property(timeText, timeText, (timestamp, sentAt) => {
+        const [result] = mapReferenceBody([{ eventName: 'e', userId: 'u', timestamp, sentAt }], ctx);
+        const expected = isoTimeByDate(timestamp);
+        if (expected === undefined) {
+          expect(result?.ok).toBe(false);
+          return;
+        }
+        if (!result?.ok) throw new Error(`expected an envelope for ${String(timestamp)}`);
+        expect(result.envelope.timestamp).toBe(expected);
+        expect(result.envelope.sentAt).toBe(isoTimeByDate(sentAt));
+      }),
+      { numRuns: 10_000 },
+    );
+  });
+
+  it('tells a UUID as the regex did, whatever the case or the character out of place', () => {
+    const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+    const nameBased = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const uuidLike = fc
+      .tuple(
+        fc.uuid(),
+        fc.boolean(),
+        fc.option(
+          fc.tuple(fc.nat(36), fc.constantFrom('-', 'g', 'G', 'z', '0', 'F', ' ', 'é', '\u0130', '')),
+        ),
+      )
+      .map(([uuid, upper, change]) => {
+        const text = upper ? uuid.toUpperCase() : uuid;
+        return change ? text.slice(0, change[0]) + change[1] + text.slice(change[0] + 1) : text;
+      });
+    fc.assert(
+      fc.property(fc.oneof(uuidLike, fc.string({ minLength: 1, maxLength: 40 })), (given) => {
+        const id = eventIdOf({ eventId: given }, 'src-web');
+        if (uuidPattern.test(given)) expect(id).toBe(given.toLowerCase());
+        else expect(id).toMatch(nameBased);
+      }),
+      { numRuns: 10_000 },
+    );
+  });
+
+  it('refuses lone surrogates in the text columns as the regex did, and keeps pairs', () => {
+    const withSurrogates = fc
+      .array(fc.constantFrom('a', '\ud83d', '\ude00', '\ud83d\ude00', 'é', '–'), {
+        minLength: 1,
+        maxLength: 6,
+      })
+      .map((parts) => parts.join(''));
+    fc.assert(
+      fc.property(withSurrogates, (userId) => {
+        const [result] = mapReferenceBody([{ eventName: 'e', userId }], ctx);
+        expect(result?.ok).toBe(!/\p{Cs}/u.test(userId));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+});
