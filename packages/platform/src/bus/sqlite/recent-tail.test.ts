@@ -34,32 +34,34 @@ describe('RecentTail', () => {
       fc.property(
         ascendingOffsets,
         fc.integer({ min: 0, max: 20 }),
+        fc.integer({ min: 0, max: 25 }),
         fc.integer({ min: -1, max: 70 }),
         fc.integer({ min: 1, max: 30 }),
-        (offsets, capacity, after, limit) => {
-          const tail = new RecentTail(capacity);
+        (offsets, bodies, events, after, limit) => {
+          const tail = new RecentTail({ bodies, events });
           const all = fill(tail, offsets);
-          const held = capacity === 0 ? [] : all.slice(-capacity);
           const expected = all.filter((r) => r.offset > after).slice(0, limit);
-          const read = tail.read(after, limit);
+          const covers = (held: typeof all) => held.length > 0 && after >= held[0]!.offset - 1;
+
           const raw = tail.readRaw(after, limit);
-          const covered = held.length > 0 && after >= held[0]!.offset - 1;
-          if (!covered) {
-            expect(read).toBeUndefined();
-            expect(raw).toBeUndefined();
-            return;
-          }
-          expect(read).toEqual(expected.map(({ offset, event }) => ({ offset, event })));
-          expect(raw).toEqual(expected.map(({ offset, body }) => ({ offset, body })));
-          // The very objects that were stored: nothing parsed again.
-          for (const [i, record] of read!.entries()) expect(record.event).toBe(expected[i]!.event);
+          if (covers(bodies === 0 ? [] : all.slice(-bodies))) {
+            expect(raw).toEqual(expected.map(({ offset, body }) => ({ offset, body })));
+          } else expect(raw).toBeUndefined();
+
+          const read = tail.read(after, limit);
+          const withEvents = Math.min(bodies, events);
+          if (covers(withEvents === 0 ? [] : all.slice(-withEvents))) {
+            expect(read).toEqual(expected.map(({ offset, event }) => ({ offset, event })));
+            // The very objects that were stored: nothing parsed again.
+            for (const [i, record] of read!.entries()) expect(record.event).toBe(expected[i]!.event);
+          } else expect(read).toBeUndefined();
         },
       ),
     );
   });
 
   it('holds nothing after clear, until new records come', () => {
-    const tail = new RecentTail(4);
+    const tail = new RecentTail({ bodies: 4, events: 4 });
     fill(tail, [1, 2, 3]);
     tail.clear();
     expect(tail.size).toBe(0);
@@ -71,10 +73,10 @@ describe('RecentTail', () => {
   });
 
   it('refuses offsets out of order and a capacity that is no whole number', () => {
-    const tail = new RecentTail(2);
+    const tail = new RecentTail({ bodies: 2, events: 1 });
     fill(tail, [5]);
     expect(() => tail.add(5, '{}', event(5))).toThrow(/ascending offsets/);
-    expect(() => new RecentTail(-1)).toThrow(/whole number/);
-    expect(() => new RecentTail(1.5)).toThrow(/whole number/);
+    expect(() => new RecentTail({ bodies: -1, events: 0 })).toThrow(/bodies must be a whole number/);
+    expect(() => new RecentTail({ bodies: 2, events: 1.5 })).toThrow(/events must be a whole number/);
   });
 });

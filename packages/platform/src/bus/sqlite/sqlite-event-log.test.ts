@@ -50,9 +50,9 @@ afterEach(async () => {
 });
 
 // Once with the recent tail (reads of new records from memory), once reading every record back from the file.
-for (const [name, recentTailEvents] of [
+for (const [name, recentTail] of [
   ['sqlite', undefined],
-  ['sqlite, reads from the file only', 0],
+  ['sqlite, reads from the file only', { bodies: 0, events: 0 }],
 ] as const) {
   describeEventLogContract(name, async (options = {}) => {
     const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'deepref-'));
@@ -61,7 +61,7 @@ for (const [name, recentTailEvents] of [
       const log = openSqliteEventLog(path.join(folder, 'log', 'events.db'), {
         dedupWindowDays: 7,
         maxPendingEvents: options.maxPendingEvents ?? 10_000,
-        ...(recentTailEvents === undefined ? {} : { recentTailEvents }),
+        ...(recentTail === undefined ? {} : { recentTail }),
       });
       logs.push(log);
       return log;
@@ -238,7 +238,7 @@ describe('SqliteEventLog', () => {
 
   describe('recent tail', () => {
     it('serves new records from memory, the same as the file holds, and older ones from the file', async () => {
-      const log = open({ recentTailEvents: 3 });
+      const log = open({ recentTail: { bodies: 3, events: 3 } });
       const events = ['a', 'b', 'c', 'd', 'e'].map((id) => storedEvent(id));
       await log.append({ events: events.slice(0, 2), deadLetters: [] });
       await log.append({ events: [...events.slice(2), storedEvent('a')], deadLetters: [] });

@@ -25,7 +25,7 @@ import type {
   SubjectRecords,
 } from '../event-log.ts';
 import { checkDeadLetter, checkPartition } from '../event-log.ts';
-import { RecentTail } from './recent-tail.ts';
+import { RecentTail, type RecentTailCapacity } from './recent-tail.ts';
 import { expireLogRows, type LogExpiry } from './sqlite-log-retention.ts';
 import {
   type AppendRequest,
@@ -60,10 +60,11 @@ export interface SqliteEventLogOptions {
   /** Called after each group commit, for metrics. */
   onGroupCommit?: (commit: GroupCommit) => void;
   /**
-   * The newest committed events kept in memory for the consumers of this process (`recent-tail.ts`), with their
-   * JSON text. Default 20,000 (a few seconds of heavy ingest); 0 reads everything from SQLite.
+   * The newest committed records kept in memory for the consumers of this process (`recent-tail.ts`): their JSON
+   * text for the newest `bodies` (default 65,536: about 40 MiB of realistic events, two seconds of heavy ingest),
+   * their event objects for the newest `events` of those (default 16,384). 0 reads everything from SQLite.
    */
-  recentTailEvents?: number;
+  recentTail?: RecentTailCapacity;
 }
 
 export interface GroupCommit {
@@ -336,7 +337,7 @@ export class SqliteEventLog extends SqliteLogReader implements EventLog {
     this.options = options;
     this.now = options.now ?? Date.now;
     this.maxGroupEvents = options.maxGroupEvents ?? 10_000;
-    this.tail = new RecentTail(options.recentTailEvents ?? 20_000);
+    this.tail = new RecentTail(options.recentTail ?? { bodies: 65_536, events: 16_384 });
     this.lastOffset = (db.prepare('SELECT max("offset") FROM events').pluck().get() as number | null) ?? 0;
     this.writer = startWriter(file, {
       dedupWindowDays: options.dedupWindowDays,
