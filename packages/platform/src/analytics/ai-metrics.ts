@@ -6,15 +6,14 @@
  * for the answer's model, whenever it came.
  */
 import type { Warehouse } from '../storage/warehouse.ts';
+import { inRangeSql, queryRows, type RangeScope, rangeScope } from './range-query.ts';
 import {
-  checkRange,
   compareText,
   numberOf,
   numericProperty,
   percentileSql,
-  rowObjects,
   type SqlDialect,
-  SqlParams,
+  type SqlParams,
   type TimeRange,
 } from './sql.ts';
 import { bucketStarts } from './trends.ts';
@@ -57,12 +56,12 @@ export async function aiMetrics(
   range: TimeRange,
   dialect: SqlDialect,
 ): Promise<AiMetricsResult> {
-  const { from, to } = checkRange(range);
-  const days = bucketStarts(from, to, 'day');
+  const scope = rangeScope(warehouse, range, dialect);
+  const days = bucketStarts(scope.from, scope.to, 'day');
   const [prompts, responses, reactions] = await Promise.all([
-    promptRows(warehouse, from, to, dialect),
-    responseRows(warehouse, from, to, dialect),
-    reactionRows(warehouse, from, to, dialect),
+    queryRows(scope, (params) => promptsSql(scope, params)),
+    queryRows(scope, (params) => responsesByModelSql(scope, params)),
+    queryRows(scope, (params) => reactionsSql(scope, params)),
   ]);
 
   const models = new Map<string, ModelMetrics>();
@@ -125,8 +124,8 @@ export async function aiMetrics(
       m.ratings === 0 ? null : m.ratingCounts.reduce((sum, n, i) => sum + n * (i + 1), 0) / m.ratings;
   }
   return {
-    from: from.toISOString(),
-    to: to.toISOString(),
+    from: scope.from.toISOString(),
+    to: scope.to.toISOString(),
     promptsPerDay: [...perDay.values()],
     models: [...models.values()].sort(
       (a, b) => b.responses - a.responses || b.prompts - a.prompts || compareText(a.model, b.model),
@@ -134,65 +133,43 @@ export async function aiMetrics(
   };
 }
 
-function rangeSql(dialect: SqlDialect, params: SqlParams, from: Date, to: Date): string {
-  return `timestamp >= ${dialect.timestamp(params.add(from.toISOString()))}
-    AND timestamp < ${dialect.timestamp(params.add(to.toISOString()))}`;
-}
-
-async function promptRows(
-  warehouse: Pick<Warehouse, 'query'>,
-  from: Date,
-  to: Date,
-  dialect: SqlDialect,
-): Promise<Record<string, unknown>[]> {
-  const params = new SqlParams();
-  const sql = `SELECT ${dialect.truncate('day', 'timestamp')} AS day,
+function promptsSql(scope: RangeScope, params: SqlParams): string {
+  const { dialect } = scope;
+  return `SELECT ${dialect.truncate('day', 'timestamp')} AS day,
       ${dialect.property('properties', 'model_used', params)} AS model, count(*) AS prompts
     FROM events
-    WHERE event_name = ${params.add('prompt_submission')} AND ${rangeSql(dialect, params, from, to)}
+    WHERE event_name = ${params.add('prompt_submission')} AND ${inRangeSql(scope, params)}
     GROUP BY 1, 2`;
-  return rowObjects(await warehouse.query(sql, params.values));
 }
 
 /** The range's responses, as the other queries see them. */
-function responsesSql(dialect: SqlDialect, params: SqlParams, from: Date, to: Date): string {
+function responsesSql(scope: RangeScope, params: SqlParams): string {
+  const { dialect } = scope;
   return `SELECT ${dialect.property('properties', 'response_id', params)} AS response_id,
       ${dialect.property('properties', 'model_used', params)} AS model,
       ${dialect.property('properties', 'success', params)} AS success,
       ${numericProperty(dialect, 'properties', 'generation_time_ms', params)} AS generation_ms,
       ${numericProperty(dialect, 'properties', 'completion_tokens', params)} AS completion_tokens
     FROM events
-    WHERE event_name = ${params.add('response_received')} AND ${rangeSql(dialect, params, from, to)}`;
+    WHERE event_name = ${params.add('response_received')} AND ${inRangeSql(scope, params)}`;
 }
 
-async function responseRows(
-  warehouse: Pick<Warehouse, 'query'>,
-  from: Date,
-  to: Date,
-  dialect: SqlDialect,
-): Promise<Record<string, unknown>[]> {
-  const params = new SqlParams();
-  const sql = `WITH responses AS (${responsesSql(dialect, params, from, to)})
+function responsesByModelSql(scope: RangeScope, params: SqlParams): string {
+  return `WITH responses AS (${responsesSql(scope, params)})
     SELECT model, count(*) AS responses,
       count(CASE WHEN success = ${params.add('true')} THEN 1 END) AS succeeded,
-      avg(generation_ms) AS avg_ms, ${percentileSql(dialect, 'generation_ms', 0.95)} AS p95_ms,
+      avg(generation_ms) AS avg_ms, ${percentileSql(scope.dialect, 'generation_ms', 0.95)} AS p95_ms,
       sum(completion_tokens) AS completion_tokens, sum(generation_ms) AS generation_ms
     FROM responses GROUP BY model`;
-  return rowObjects(await warehouse.query(sql, params.values));
 }
 
-async function reactionRows(
-  warehouse: Pick<Warehouse, 'query'>,
-  from: Date,
-  to: Date,
-  dialect: SqlDialect,
-): Promise<Record<string, unknown>[]> {
-  const params = new SqlParams();
+function reactionsSql(scope: RangeScope, params: SqlParams): string {
+  const { dialect, from } = scope;
   const regenerated = params.add('response_regenerated');
   const edited = params.add('response_edited');
   const feedback = params.add('ai_feedback');
   // A reaction cannot come before its answer, so the scan starts at `from`.
-  const sql = `WITH responses AS (${responsesSql(dialect, params, from, to)}),
+  return `WITH responses AS (${responsesSql(scope, params)}),
     reactions AS (
       SELECT event_name, ${dialect.property('properties', 'response_id', params)} AS response_id,
         -- Only feedback's rating is a number (web_vital's is text); the CASE keeps the cast off other rows
@@ -214,5 +191,4 @@ async function reactionRows(
     UNION ALL
     SELECT model, 'rating', rating, count(*)
     FROM joined WHERE event_name = ${feedback} AND rating IS NOT NULL GROUP BY model, rating`;
-  return rowObjects(await warehouse.query(sql, params.values));
 }

@@ -7,15 +7,13 @@
  * DDSketch estimate within 1% of it.
  */
 import type { Warehouse } from '../storage/warehouse.ts';
+import { inRangeSql, queryRows, type RangeScope, rangeScope } from './range-query.ts';
 import {
-  checkRange,
   compareText,
   numberOf,
   numericProperty,
   percentileSql,
-  rowObjects,
   type SqlDialect,
-  SqlParams,
   type TimeRange,
 } from './sql.ts';
 
@@ -58,39 +56,27 @@ export async function performanceReport(
   range: TimeRange,
   dialect: SqlDialect,
 ): Promise<PerformanceResult> {
-  const { from, to } = checkRange(range);
-  const [endpoints, webVitals] = await Promise.all([
-    apiPerformance(warehouse, from, to, dialect),
-    pageVitals(warehouse, from, to, dialect),
-  ]);
-  return { from: from.toISOString(), to: to.toISOString(), endpoints, webVitals };
+  const scope = rangeScope(warehouse, range, dialect);
+  const [endpoints, webVitals] = await Promise.all([apiPerformance(scope), pageVitals(scope)]);
+  return { from: scope.from.toISOString(), to: scope.to.toISOString(), endpoints, webVitals };
 }
 
-function rangeSql(dialect: SqlDialect, params: SqlParams, from: Date, to: Date): string {
-  return `timestamp >= ${dialect.timestamp(params.add(from.toISOString()))}
-    AND timestamp < ${dialect.timestamp(params.add(to.toISOString()))}`;
-}
-
-async function apiPerformance(
-  warehouse: Pick<Warehouse, 'query'>,
-  from: Date,
-  to: Date,
-  dialect: SqlDialect,
-): Promise<EndpointPerformance[]> {
-  const params = new SqlParams();
-  const endpoint = dialect.property('properties', 'endpoint', params);
-  const method = dialect.property('properties', 'method', params);
-  const latency = numericProperty(dialect, 'properties', 'duration_ms', params);
-  const status = numericProperty(dialect, 'properties', 'status_code', params);
-  const sql = `SELECT ${endpoint} AS endpoint, ${method} AS method, count(*) AS requests,
+async function apiPerformance(scope: RangeScope): Promise<EndpointPerformance[]> {
+  const { dialect, from, to } = scope;
+  const rows = await queryRows(scope, (params) => {
+    const endpoint = dialect.property('properties', 'endpoint', params);
+    const method = dialect.property('properties', 'method', params);
+    const latency = numericProperty(dialect, 'properties', 'duration_ms', params);
+    const status = numericProperty(dialect, 'properties', 'status_code', params);
+    return `SELECT ${endpoint} AS endpoint, ${method} AS method, count(*) AS requests,
       avg(${latency}) AS avg_ms, ${percentileSql(dialect, latency, 0.95)} AS p95_ms,
       ${percentileSql(dialect, latency, 0.99)} AS p99_ms,
       count(CASE WHEN ${status} >= 500 THEN 1 END) AS errors
     FROM events
-    WHERE event_name = ${params.add('api_latency')} AND ${rangeSql(dialect, params, from, to)}
+    WHERE event_name = ${params.add('api_latency')} AND ${inRangeSql(scope, params)}
     GROUP BY 1, 2`;
+  });
   const seconds = (to.getTime() - from.getTime()) / 1000;
-  const rows = rowObjects(await warehouse.query(sql, params.values));
   return rows
     .map((row) => {
       const requests = numberOf(row.requests);
@@ -114,25 +100,21 @@ function emptyVitals(path: string | null): PageVitals {
   return { path, metrics };
 }
 
-async function pageVitals(
-  warehouse: Pick<Warehouse, 'query'>,
-  from: Date,
-  to: Date,
-  dialect: SqlDialect,
-): Promise<{ all: PageVitals; pages: PageVitals[] }> {
-  const params = new SqlParams();
-  const path = dialect.property('properties', 'path', params);
-  const name = dialect.property('properties', 'name', params);
-  const value = numericProperty(dialect, 'properties', 'value', params);
-  const sql = `WITH vitals AS (
+async function pageVitals(scope: RangeScope): Promise<{ all: PageVitals; pages: PageVitals[] }> {
+  const { dialect } = scope;
+  const rows = await queryRows(scope, (params) => {
+    const path = dialect.property('properties', 'path', params);
+    const name = dialect.property('properties', 'name', params);
+    const value = numericProperty(dialect, 'properties', 'value', params);
+    return `WITH vitals AS (
       SELECT ${path} AS path, ${name} AS name, ${value} AS value FROM events
-      WHERE event_name = ${params.add('web_vital')} AND ${rangeSql(dialect, params, from, to)}
+      WHERE event_name = ${params.add('web_vital')} AND ${inRangeSql(scope, params)}
     )
     SELECT 'page' AS kind, path, name, count(*) AS samples, ${percentileSql(dialect, 'value', 0.75)} AS p75
     FROM vitals GROUP BY path, name
     UNION ALL
     SELECT 'all', NULL, name, count(*), ${percentileSql(dialect, 'value', 0.75)} FROM vitals GROUP BY name`;
-  const rows = rowObjects(await warehouse.query(sql, params.values));
+  });
   const all = emptyVitals(null);
   const pages = new Map<string | null, PageVitals & { samples: number }>();
   for (const row of rows) {

@@ -4,15 +4,14 @@
  */
 import { DeeprefError } from '../errors.ts';
 import type { Warehouse } from '../storage/warehouse.ts';
+import { inRangeSql, queryRows, type RangeScope, rangeScope } from './range-query.ts';
 import {
   checkEventName,
   checkPropertyName,
-  checkRange,
   numberOf,
   personSql,
-  rowObjects,
   type SqlDialect,
-  SqlParams,
+  type SqlParams,
   type TimeRange,
   type TimeUnit,
   timeUnits,
@@ -94,36 +93,31 @@ export function bucketStarts(from: Date, to: Date, unit: TimeUnit): string[] {
   return starts;
 }
 
-async function period(
-  warehouse: Warehouse,
-  dialect: SqlDialect,
-  query: TrendsQuery,
-  from: Date,
-  to: Date,
-): Promise<TrendsPeriod> {
-  const buckets = bucketStarts(from, to, query.interval);
-  const params = new SqlParams();
+/** Per bucket, and (bucket NULL) over the whole range: distinct people do not add up across buckets. */
+function periodSql(scope: RangeScope, query: TrendsQuery, params: SqlParams): string {
+  const { dialect } = scope;
   const breakdown =
     query.breakdown === undefined
       ? 'CAST(NULL AS VARCHAR)'
       : dialect.property('properties', query.breakdown, params);
-  const where = `event_name = ${params.add(query.event)}
-      AND timestamp >= ${dialect.timestamp(params.add(from.toISOString()))}
-      AND timestamp < ${dialect.timestamp(params.add(to.toISOString()))}`;
-  // Per bucket, and (bucket NULL) over the whole range: distinct people do not add up across buckets.
-  const sql = `
+  return `
     WITH matched AS (
       SELECT ${dialect.truncate(query.interval, 'timestamp')} AS bucket, ${breakdown} AS breakdown_value,
              ${personSql} AS person
       FROM events
-      WHERE ${where}
+      WHERE event_name = ${params.add(query.event)} AND ${inRangeSql(scope, params)}
     )
     SELECT bucket, breakdown_value, count(*) AS n, count(DISTINCT person) AS users
     FROM matched GROUP BY bucket, breakdown_value
     UNION ALL
     SELECT NULL, breakdown_value, count(*), count(DISTINCT person)
     FROM matched GROUP BY breakdown_value`;
-  const rows = rowObjects(await warehouse.query(sql, params.values));
+}
+
+async function period(scope: RangeScope, query: TrendsQuery): Promise<TrendsPeriod> {
+  const { from, to } = scope;
+  const buckets = bucketStarts(from, to, query.interval);
+  const rows = await queryRows(scope, (params) => periodSql(scope, query, params));
   const series = new Map<string | null, TrendSeries>();
   const seriesOf = (value: string | null): TrendSeries => {
     let found = series.get(value);
@@ -162,7 +156,7 @@ export async function trends(
   query: TrendsQuery,
   dialect: SqlDialect,
 ): Promise<TrendsResult> {
-  const { from, to } = checkRange(query);
+  const scope = rangeScope(warehouse, query, dialect);
   checkEventName(query.event);
   if (!timeUnits.includes(query.interval)) {
     throw new DeeprefError('DEEPREF_BAD_REQUEST', {
@@ -170,11 +164,12 @@ export async function trends(
     });
   }
   if (query.breakdown !== undefined) checkPropertyName(query.breakdown, 'breakdown');
-  const current = await period(warehouse, dialect, query, from, to);
+  const current = await period(scope, query);
   const result: TrendsResult = { interval: query.interval, ...current };
   if (query.compare === true) {
+    const { from, to } = scope;
     const span = to.getTime() - from.getTime();
-    result.previous = await period(warehouse, dialect, query, new Date(from.getTime() - span), from);
+    result.previous = await period({ ...scope, from: new Date(from.getTime() - span), to: from }, query);
   }
   return result;
 }

@@ -32,10 +32,49 @@ function dataCollectionEvent(ids: { userId?: string; anonymousId?: string }) {
   };
 }
 
+/** The identify that links `anonymousId` to `userId` (it needs analytics itself). */
+function identifyEvent(userId: string, anonymousId: string) {
+  return {
+    eventId: randomUUID(),
+    type: 'identify',
+    eventName: 'identify',
+    timestamp: new Date().toISOString(),
+    userId,
+    anonymousId,
+    properties: {},
+  };
+}
+
 async function send(tp: TestPlatform, events: unknown[], headers: Record<string, string> = {}) {
   const response = await tp.post('/api/telemetry/events', events, { headers });
   expect(response.status).toBe(200);
   return response.body.results as { eventId: string; status: string; reason?: string; message?: string }[];
+}
+
+/**
+ * Sends an analytics event and a data_collection event of `ids` in one request and expects the gate to drop the
+ * first only, saying that analytics `withheldBy`; returns the two events.
+ */
+async function expectOnlyAnalyticsDropped(
+  tp: TestPlatform,
+  ids: { anonymousId: string },
+  how: { withheldBy: string; marker?: string; headers?: Record<string, string> },
+) {
+  const refused = analyticsEvent(ids, how.marker);
+  const kept = dataCollectionEvent(ids);
+  const results = await send(tp, [refused, kept], how.headers);
+  expect(results).toEqual([
+    {
+      eventId: refused.eventId,
+      status: 'dropped',
+      reason: 'DEEPREF_CONSENT_WITHHELD',
+      message:
+        `Not stored: the event needs analytics, which ${how.withheldBy}. ` +
+        'It was counted in deepref_events_dropped_total, and nothing of it was kept.',
+    },
+    { eventId: kept.eventId, status: 'accepted' },
+  ]);
+  return { refused, kept };
 }
 
 /** The SDK's call: `POST /api/v1/consent` with the write key, as `text/plain` like the browser sends it. */
@@ -88,20 +127,10 @@ describe('consent gate, opt-out mode (the default)', () => {
 
     const before = await scrapeMetrics(tp);
     const marker: string = `withdrawn-${randomUUID()}`;
-    const refused = analyticsEvent(user, marker);
-    const kept = dataCollectionEvent(user);
-    const results = await send(tp, [refused, kept]);
-    expect(results).toEqual([
-      {
-        eventId: refused.eventId,
-        status: 'dropped',
-        reason: 'DEEPREF_CONSENT_WITHHELD',
-        message:
-          'Not stored: the event needs analytics, which the subject has not granted (consent mode opt-out). ' +
-          'It was counted in deepref_events_dropped_total, and nothing of it was kept.',
-      },
-      { eventId: kept.eventId, status: 'accepted' },
-    ]);
+    const { refused, kept } = await expectOnlyAnalyticsDropped(tp, user, {
+      marker,
+      withheldBy: 'the subject has not granted (consent mode opt-out)',
+    });
     const after = await scrapeMetrics(tp);
     expect(after.value(...dropped) - before.value(...dropped)).toBe(1);
 
@@ -148,15 +177,7 @@ describe('consent gate, opt-out mode (the default)', () => {
     await sdkConsent(tp, { anonymousId, purposes: { analytics: false } });
     expect((await send(tp, [analyticsEvent({ userId })]))[0]?.status).toBe('accepted');
 
-    const identify = {
-      eventId: randomUUID(),
-      type: 'identify',
-      eventName: 'identify',
-      timestamp: new Date().toISOString(),
-      userId,
-      anonymousId,
-      properties: {},
-    };
+    const identify = identifyEvent(userId, anonymousId);
     // The identify itself needs analytics, which is withdrawn: it is dropped, but the link is made.
     expect((await send(tp, [identify]))[0]?.status).toBe('dropped');
     expect((await send(tp, [analyticsEvent({ userId })]))[0]?.status).toBe('dropped');
@@ -183,20 +204,10 @@ describe('consent gate, opt-out mode (the default)', () => {
     await sdkConsent(tp, { ...user, purposes: { analytics: true, marketing: true } });
     const before = await scrapeMetrics(tp);
     for (const headers of [{ 'sec-gpc': '1' }, { dnt: '1' }] as Record<string, string>[]) {
-      const refused = analyticsEvent(user);
-      const kept = dataCollectionEvent(user);
-      const results = await send(tp, [refused, kept], headers);
-      expect(results).toEqual([
-        {
-          eventId: refused.eventId,
-          status: 'dropped',
-          reason: 'DEEPREF_CONSENT_WITHHELD',
-          message:
-            'Not stored: the event needs analytics, which the request withdrew with its Sec-GPC or DNT header. ' +
-            'It was counted in deepref_events_dropped_total, and nothing of it was kept.',
-        },
-        { eventId: kept.eventId, status: 'accepted' },
-      ]);
+      await expectOnlyAnalyticsDropped(tp, user, {
+        headers,
+        withheldBy: 'the request withdrew with its Sec-GPC or DNT header',
+      });
     }
     const after = await scrapeMetrics(tp);
     expect(after.value(...dropped) - before.value(...dropped)).toBe(2);
@@ -284,15 +295,7 @@ describe('consent gate, opt-in mode', () => {
     expect((await sdkConsent(tp, { anonymousId, purposes: { analytics: true } })).status).toBe(200);
     expect((await send(tp, [analyticsEvent({ anonymousId })]))[0]?.status).toBe('accepted');
     expect((await send(tp, [analyticsEvent({ userId })]))[0]?.status).toBe('dropped');
-    const identify = {
-      eventId: randomUUID(),
-      type: 'identify',
-      eventName: 'identify',
-      timestamp: new Date().toISOString(),
-      userId,
-      anonymousId,
-      properties: {},
-    };
+    const identify = identifyEvent(userId, anonymousId);
     expect((await send(tp, [identify]))[0]?.status).toBe('accepted');
     expect((await send(tp, [analyticsEvent({ userId })]))[0]?.status).toBe('accepted');
   });
