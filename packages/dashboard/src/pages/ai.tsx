@@ -6,6 +6,7 @@ import { useApi } from '../api.ts';
 import { Chart, type ChartOption } from '../components/chart.tsx';
 import { Panel, Stat } from '../components/stat.tsx';
 import { Async } from '../components/states.tsx';
+import { NumCell, numeric, Table } from '../components/table.tsx';
 import { formatCount, formatDecimal, formatMs, formatPercent } from '../format.ts';
 import type { PageProps } from '../page-props.ts';
 import type { AiMetrics } from '../types.ts';
@@ -29,76 +30,60 @@ export default function Ai({ range }: PageProps) {
           return (
             <>
               <div className="cards three">
-                <Stat label="Prompts" value={prompts} text={formatCount(prompts)} testId="ai-prompts" />
-                <Stat
-                  label="Responses"
-                  value={responses}
-                  text={formatCount(responses)}
-                  testId="ai-responses"
-                />
-                <Stat
-                  label="Models"
-                  value={data.models.length}
-                  text={formatCount(data.models.length)}
-                  testId="ai-models"
-                />
+                <Stat label="Prompts" value={prompts} format={formatCount} testId="ai-prompts" />
+                <Stat label="Responses" value={responses} format={formatCount} testId="ai-responses" />
+                <Stat label="Models" value={data.models.length} format={formatCount} testId="ai-models" />
               </div>
               <Panel title="Prompts per day">
                 <Chart option={promptsOption(data)} height={220} testId="ai-chart" />
               </Panel>
               <Panel title="Per model">
-                <div className="table-scroll">
-                  <table className="table" data-testid="ai-table">
-                    <thead>
-                      <tr>
-                        <th>Model</th>
-                        <th className="num">Prompts</th>
-                        <th className="num">Responses</th>
-                        <th className="num">Success</th>
-                        <th className="num">Mean latency</th>
-                        <th className="num">p95 latency</th>
-                        <th className="num">Tokens/s</th>
-                        <th className="num">Regenerated</th>
-                        <th className="num">Edited</th>
-                        <th className="num">Rating</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {data.models.map((m) => (
-                        <tr key={m.model} data-model={m.model}>
-                          <td>{m.model}</td>
-                          <td className="num" data-testid="model-prompts">
-                            {formatCount(m.prompts)}
-                          </td>
-                          <td className="num" data-testid="model-responses">
-                            {formatCount(m.responses)}
-                          </td>
-                          <td className="num" data-testid="model-success">
-                            {formatPercent(m.successRate)}
-                          </td>
-                          <td className="num">{formatMs(m.avgLatencyMs)}</td>
-                          <td className="num" data-testid="model-p95">
-                            {formatMs(m.p95LatencyMs)}
-                          </td>
-                          <td className="num">{formatDecimal(m.tokensPerSecond)}</td>
-                          <td className="num">{formatPercent(m.regenerationRate)}</td>
-                          <td className="num">{formatPercent(m.editRate)}</td>
-                          <td className="num" data-testid="model-rating">
-                            {m.avgRating === null
-                              ? '–'
-                              : `${formatDecimal(m.avgRating)} (${formatCount(m.ratings)})`}
-                          </td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <ModelTable models={data.models} />
               </Panel>
             </>
           );
         }}
       </Async>
     </div>
+  );
+}
+
+const modelColumns = [
+  'Model',
+  ...numeric(
+    'Prompts',
+    'Responses',
+    'Success',
+    'Mean latency',
+    'p95 latency',
+    'Tokens/s',
+    'Regenerated',
+    'Edited',
+    'Rating',
+  ),
+];
+
+/** Per model: volume, success, latency, speed, regenerations, edits and ratings. */
+function ModelTable({ models }: { models: AiMetrics['models'] }) {
+  return (
+    <Table testId="ai-table" columns={modelColumns} scroll>
+      {models.map((m) => (
+        <tr key={m.model} data-model={m.model}>
+          <td>{m.model}</td>
+          <NumCell testId="model-prompts">{formatCount(m.prompts)}</NumCell>
+          <NumCell testId="model-responses">{formatCount(m.responses)}</NumCell>
+          <NumCell testId="model-success">{formatPercent(m.successRate)}</NumCell>
+          <NumCell>{formatMs(m.avgLatencyMs)}</NumCell>
+          <NumCell testId="model-p95">{formatMs(m.p95LatencyMs)}</NumCell>
+          <NumCell>{formatDecimal(m.tokensPerSecond)}</NumCell>
+          <NumCell>{formatPercent(m.regenerationRate)}</NumCell>
+          <NumCell>{formatPercent(m.editRate)}</NumCell>
+          <NumCell testId="model-rating">
+            {m.avgRating === null ? '–' : `${formatDecimal(m.avgRating)} (${formatCount(m.ratings)})`}
+          </NumCell>
+        </tr>
+      ))}
+    </Table>
   );
 }
 

@@ -5,6 +5,7 @@
 import { useApi } from '../api.ts';
 import { Panel, Stat } from '../components/stat.tsx';
 import { Async } from '../components/states.tsx';
+import { NumCell, numeric, Table } from '../components/table.tsx';
 import { formatChange, formatCount, formatDecimal, formatPercent } from '../format.ts';
 import type { PageProps } from '../page-props.ts';
 import { withRange } from '../range.ts';
@@ -54,6 +55,12 @@ export default function Experiments({ range, search, pathname }: PageProps) {
   );
 }
 
+const variantColumns = [
+  'Variant',
+  ...numeric('People', 'Conversions', 'Rate', 'Lift', '95% interval of the difference', 'p-value'),
+  'Result',
+];
+
 function ExperimentDetail({ name, range, search }: { name: string } & Pick<PageProps, 'range' | 'search'>) {
   const conversionEvent = search.get('conversionEvent') ?? '';
   const experiment = useApi<Experiment>(`/api/v1/analytics/experiments/${encodeURIComponent(name)}`, {
@@ -85,62 +92,42 @@ function ExperimentDetail({ name, range, search }: { name: string } & Pick<PageP
                 Do not trust this comparison until the assignment is fixed.
               </p>
             )}
-            <table className="table" data-testid="variant-table">
-              <thead>
-                <tr>
-                  <th>Variant</th>
-                  <th className="num">People</th>
-                  <th className="num">Conversions</th>
-                  <th className="num">Rate</th>
-                  <th className="num">Lift</th>
-                  <th className="num">95% interval of the difference</th>
-                  <th className="num">p-value</th>
-                  <th>Result</th>
+            <Table testId="variant-table" columns={variantColumns}>
+              {data.variants.map((variant) => (
+                <tr key={variant.name} data-variant={variant.name}>
+                  <td>
+                    {variant.name}
+                    {variant.name === data.control && <span className="tag">control</span>}
+                  </td>
+                  <NumCell testId="variant-users">{formatCount(variant.users)}</NumCell>
+                  <NumCell testId="variant-conversions">{formatCount(variant.conversions)}</NumCell>
+                  <NumCell testId="variant-rate">{formatPercent(variant.rate, 2)}</NumCell>
+                  <NumCell testId="variant-lift">
+                    {variant.vsControl ? formatChange(variant.vsControl.relativeLift) : ''}
+                  </NumCell>
+                  <NumCell>
+                    {variant.vsControl
+                      ? `${formatChange(variant.vsControl.ci95[0], 2)} to ${formatChange(variant.vsControl.ci95[1], 2)}`
+                      : ''}
+                  </NumCell>
+                  <NumCell testId="variant-p">
+                    {variant.vsControl ? formatDecimal(variant.vsControl.pValue) : ''}
+                  </NumCell>
+                  <td data-testid="variant-significant">
+                    {variant.vsControl
+                      ? variant.vsControl.significant
+                        ? 'significant'
+                        : 'not significant'
+                      : ''}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {data.variants.map((variant) => (
-                  <tr key={variant.name} data-variant={variant.name}>
-                    <td>
-                      {variant.name}
-                      {variant.name === data.control && <span className="tag">control</span>}
-                    </td>
-                    <td className="num" data-testid="variant-users">
-                      {formatCount(variant.users)}
-                    </td>
-                    <td className="num" data-testid="variant-conversions">
-                      {formatCount(variant.conversions)}
-                    </td>
-                    <td className="num" data-testid="variant-rate">
-                      {formatPercent(variant.rate, 2)}
-                    </td>
-                    <td className="num" data-testid="variant-lift">
-                      {variant.vsControl ? formatChange(variant.vsControl.relativeLift) : ''}
-                    </td>
-                    <td className="num">
-                      {variant.vsControl
-                        ? `${formatChange(variant.vsControl.ci95[0], 2)} to ${formatChange(variant.vsControl.ci95[1], 2)}`
-                        : ''}
-                    </td>
-                    <td className="num" data-testid="variant-p">
-                      {variant.vsControl ? formatDecimal(variant.vsControl.pValue) : ''}
-                    </td>
-                    <td data-testid="variant-significant">
-                      {variant.vsControl
-                        ? variant.vsControl.significant
-                          ? 'significant'
-                          : 'not significant'
-                        : ''}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
             <div className="cards three">
               <Stat
                 label="Sample-ratio check (χ²)"
                 value={data.sampleRatio.chiSquare}
-                text={formatDecimal(data.sampleRatio.chiSquare)}
+                format={formatDecimal}
                 testId="srm-chi-square"
                 hint={
                   data.sampleRatio.mismatch

@@ -5,6 +5,7 @@
 import { useApi } from '../api.ts';
 import { Panel } from '../components/stat.tsx';
 import { Async } from '../components/states.tsx';
+import { NumCell, numeric, Table } from '../components/table.tsx';
 import { formatCount, formatPercent, formatSeconds } from '../format.ts';
 import type { PageProps } from '../page-props.ts';
 import { setSearchParams } from '../router.tsx';
@@ -108,45 +109,30 @@ export default function Funnels({ range, search }: PageProps) {
   );
 }
 
+const stepColumns = [
+  'Step',
+  { className: 'bar-cell', ariaLabel: 'Conversion from the start' },
+  ...numeric('People', 'From start', 'From previous', 'Dropped off', 'Median time from previous'),
+];
+
 function FunnelTable({ steps }: { steps: Funnel['breakdowns'][number]['steps'] }) {
   return (
-    <table className="table funnel" data-testid="funnel-steps-table">
-      <thead>
-        <tr>
-          <th>Step</th>
-          <th className="bar-cell" aria-label="Conversion from the start" />
-          <th className="num">People</th>
-          <th className="num">From start</th>
-          <th className="num">From previous</th>
-          <th className="num">Dropped off</th>
-          <th className="num">Median time from previous</th>
+    <Table testId="funnel-steps-table" className="funnel" columns={stepColumns}>
+      {steps.map((step, i) => (
+        <tr key={step.event} data-step={step.event}>
+          <td>
+            {i + 1}. {step.event}
+          </td>
+          <td className="bar-cell">
+            <div className="bar" style={{ width: `${(step.conversionFromStart * 100).toFixed(1)}%` }} />
+          </td>
+          <NumCell testId="step-count">{formatCount(step.count)}</NumCell>
+          <NumCell testId="step-from-start">{formatPercent(step.conversionFromStart)}</NumCell>
+          <NumCell testId="step-from-previous">{formatPercent(step.conversionFromPrevious)}</NumCell>
+          <NumCell testId="step-drop-off">{i === 0 ? '' : formatCount(step.dropOff)}</NumCell>
+          <NumCell>{formatSeconds(step.medianSecondsFromPrevious)}</NumCell>
         </tr>
-      </thead>
-      <tbody>
-        {steps.map((step, i) => (
-          <tr key={step.event} data-step={step.event}>
-            <td>
-              {i + 1}. {step.event}
-            </td>
-            <td className="bar-cell">
-              <div className="bar" style={{ width: `${(step.conversionFromStart * 100).toFixed(1)}%` }} />
-            </td>
-            <td className="num" data-testid="step-count">
-              {formatCount(step.count)}
-            </td>
-            <td className="num" data-testid="step-from-start">
-              {formatPercent(step.conversionFromStart)}
-            </td>
-            <td className="num" data-testid="step-from-previous">
-              {formatPercent(step.conversionFromPrevious)}
-            </td>
-            <td className="num" data-testid="step-drop-off">
-              {i === 0 ? '' : formatCount(step.dropOff)}
-            </td>
-            <td className="num">{formatSeconds(step.medianSecondsFromPrevious)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </Table>
   );
 }

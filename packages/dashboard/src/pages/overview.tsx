@@ -7,6 +7,7 @@ import { useApi } from '../api.ts';
 import { Sparkline } from '../components/sparkline.tsx';
 import { Panel, Stat } from '../components/stat.tsx';
 import { Async } from '../components/states.tsx';
+import { NumCell, numeric, Table } from '../components/table.tsx';
 import { formatChange, formatCount, formatMs, formatPercent } from '../format.ts';
 import type { PageProps } from '../page-props.ts';
 import { defaultInterval, withRange } from '../range.ts';
@@ -38,36 +39,32 @@ export default function Overview({ range, search }: PageProps) {
               ))}
             </div>
             <Panel title="Most frequent events">
-              <table className="table" data-testid="top-events">
-                <thead>
-                  <tr>
-                    <th>Event</th>
-                    <th className="num">Count</th>
-                    <th className="num">Share</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.events.slice(0, 12).map((event) => {
-                    return (
-                      <tr key={event.name} data-event={event.name}>
-                        <td>
-                          <Link to={withRange('/trends', search, { event: event.name })}>{event.name}</Link>
-                          {!event.registered && <span className="tag">custom</span>}
-                        </td>
-                        <td className="num" data-testid={`top-event-count-${event.name}`}>
-                          {formatCount(event.count)}
-                        </td>
-                        <td className="num">{formatPercent(event.count / totalEvents(data))}</td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
+              <TopEvents data={data} search={search} />
             </Panel>
           </>
         )}
       </Async>
     </div>
+  );
+}
+
+const topEventColumns = ['Event', ...numeric('Count', 'Share')];
+
+/** The most frequent events, each linking to its trend. */
+function TopEvents({ data, search }: { data: EventNames; search: URLSearchParams }) {
+  return (
+    <Table testId="top-events" columns={topEventColumns}>
+      {data.events.slice(0, 12).map((event) => (
+        <tr key={event.name} data-event={event.name}>
+          <td>
+            <Link to={withRange('/trends', search, { event: event.name })}>{event.name}</Link>
+            {!event.registered && <span className="tag">custom</span>}
+          </td>
+          <NumCell testId={`top-event-count-${event.name}`}>{formatCount(event.count)}</NumCell>
+          <NumCell>{formatPercent(event.count / totalEvents(data))}</NumCell>
+        </tr>
+      ))}
+    </Table>
   );
 }
 
@@ -90,13 +87,13 @@ function LiveCards() {
               <Stat
                 label="Active users, last 5 minutes"
                 value={data.activeUsers.activeUsers}
-                text={formatCount(data.activeUsers.activeUsers)}
+                format={formatCount}
                 testId="live-active-users"
               />
               <Stat
                 label="API latency, last minute"
                 value={latency.avgMs}
-                text={formatMs(latency.avgMs)}
+                format={formatMs}
                 testId="live-api-latency"
                 hint={
                   latency.requests === 0
@@ -151,7 +148,7 @@ function HeadlineTrend({ event, label, range }: { event: string; label: string; 
           const change = before > 0 ? (count - before) / before : null;
           return (
             <>
-              <Stat label={label} value={count} text={formatCount(count)} testId={`headline-${event}`} />
+              <Stat label={label} value={count} format={formatCount} testId={`headline-${event}`} />
               <div
                 className={`change ${change === null ? '' : change >= 0 ? 'up' : 'down'}`}
                 data-testid={`headline-${event}-change`}

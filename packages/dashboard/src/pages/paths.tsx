@@ -8,6 +8,7 @@ import { useApi } from '../api.ts';
 import { Chart, type ChartOption } from '../components/chart.tsx';
 import { Panel, Stat } from '../components/stat.tsx';
 import { Async } from '../components/states.tsx';
+import { NumCell, numeric, Table } from '../components/table.tsx';
 import { formatCount } from '../format.ts';
 import type { PageProps } from '../page-props.ts';
 import { setSearchParams } from '../router.tsx';
@@ -69,7 +70,7 @@ export default function Paths({ range, search }: PageProps) {
               <Stat
                 label={`Sessions with ${data.event}`}
                 value={data.sessions}
-                text={formatCount(data.sessions)}
+                format={formatCount}
                 testId="paths-sessions"
               />
               {data.steps
@@ -80,7 +81,7 @@ export default function Paths({ range, search }: PageProps) {
                     key={s.step}
                     label={`Step ${s.step}`}
                     value={s.sessions}
-                    text={formatCount(s.sessions)}
+                    format={formatCount}
                     testId={`paths-step-${s.step}`}
                     hint={`${formatCount(s.dropOff)} dropped off`}
                   />
@@ -90,29 +91,28 @@ export default function Paths({ range, search }: PageProps) {
               <Chart option={sankeyOption(data)} height={380} testId="paths-sankey" />
             </Panel>
             <Panel title="Most common paths">
-              <table className="table" data-testid="top-paths">
-                <thead>
-                  <tr>
-                    <th>Path</th>
-                    <th className="num">Sessions</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.paths.slice(0, 10).map((p) => (
-                    <tr key={p.events.join('>')}>
-                      <td className="wrap">{p.events.join(' → ')}</td>
-                      <td className="num" data-testid="path-sessions">
-                        {formatCount(p.sessions)}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <TopPaths paths={data.paths} />
             </Panel>
           </>
         )}
       </Async>
     </div>
+  );
+}
+
+const topPathColumns = ['Path', ...numeric('Sessions')];
+
+/** The most common whole paths, with their sessions. */
+function TopPaths({ paths }: { paths: PathsAnswer['paths'] }) {
+  return (
+    <Table testId="top-paths" columns={topPathColumns}>
+      {paths.slice(0, 10).map((p) => (
+        <tr key={p.events.join('>')}>
+          <td className="wrap">{p.events.join(' → ')}</td>
+          <NumCell testId="path-sessions">{formatCount(p.sessions)}</NumCell>
+        </tr>
+      ))}
+    </Table>
   );
 }
 

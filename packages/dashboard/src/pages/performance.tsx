@@ -5,6 +5,7 @@
 import { useApi } from '../api.ts';
 import { Panel } from '../components/stat.tsx';
 import { Async } from '../components/states.tsx';
+import { NumCell, numeric, Table } from '../components/table.tsx';
 import { formatCount, formatDecimal, formatMs, formatPercent } from '../format.ts';
 import type { PageProps } from '../page-props.ts';
 import type { ApiPerformance, PageVitals, WebVitalName, WebVitals } from '../types.ts';
@@ -49,42 +50,20 @@ export default function Performance({ range }: PageProps) {
           }
         >
           {(data) => (
-            <div className="table-scroll">
-              <table className="table" data-testid="api-table">
-                <thead>
-                  <tr>
-                    <th>Endpoint</th>
-                    <th>Method</th>
-                    <th className="num">Requests</th>
-                    <th className="num">Per minute</th>
-                    <th className="num">Mean</th>
-                    <th className="num">p95</th>
-                    <th className="num">p99</th>
-                    <th className="num">Error rate</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.endpoints.slice(0, 25).map((e) => (
-                    <tr key={`${e.method} ${e.endpoint}`} data-endpoint={`${e.method} ${e.endpoint}`}>
-                      <td>{e.endpoint}</td>
-                      <td>{e.method}</td>
-                      <td className="num" data-testid="endpoint-requests">
-                        {formatCount(e.requests)}
-                      </td>
-                      <td className="num">{formatDecimal(e.requestsPerSecond * 60)}</td>
-                      <td className="num">{formatMs(e.avgLatencyMs)}</td>
-                      <td className="num" data-testid="endpoint-p95">
-                        {formatMs(e.p95LatencyMs)}
-                      </td>
-                      <td className="num">{formatMs(e.p99LatencyMs)}</td>
-                      <td className="num" data-testid="endpoint-error-rate">
-                        {formatPercent(e.errorRate, 2)}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table testId="api-table" columns={endpointColumns} scroll>
+              {data.endpoints.slice(0, 25).map((e) => (
+                <tr key={`${e.method} ${e.endpoint}`} data-endpoint={`${e.method} ${e.endpoint}`}>
+                  <td>{e.endpoint}</td>
+                  <td>{e.method}</td>
+                  <NumCell testId="endpoint-requests">{formatCount(e.requests)}</NumCell>
+                  <NumCell>{formatDecimal(e.requestsPerSecond * 60)}</NumCell>
+                  <NumCell>{formatMs(e.avgLatencyMs)}</NumCell>
+                  <NumCell testId="endpoint-p95">{formatMs(e.p95LatencyMs)}</NumCell>
+                  <NumCell>{formatMs(e.p99LatencyMs)}</NumCell>
+                  <NumCell testId="endpoint-error-rate">{formatPercent(e.errorRate, 2)}</NumCell>
+                </tr>
+              ))}
+            </Table>
           )}
         </Async>
       </Panel>
@@ -95,32 +74,25 @@ export default function Performance({ range }: PageProps) {
           empty="No web vitals in this date range. The browser SDK reports them when vitals are on."
         >
           {(data) => (
-            <div className="table-scroll">
-              <table className="table vitals" data-testid="vitals-table">
-                <thead>
-                  <tr>
-                    <th>Page</th>
-                    {vitals.map((name) => (
-                      <th key={name} className="num">
-                        {name}
-                      </th>
-                    ))}
-                    <th className="num">Reports</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {[data.webVitals.all, ...data.webVitals.pages.slice(0, 20)].map((page, i) => (
-                    <VitalsRow key={i === 0 ? '(all)' : String(page.path)} page={page} all={i === 0} />
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table testId="vitals-table" className="vitals" columns={vitalsColumns} scroll>
+              {[data.webVitals.all, ...data.webVitals.pages.slice(0, 20)].map((page, i) => (
+                <VitalsRow key={i === 0 ? '(all)' : String(page.path)} page={page} all={i === 0} />
+              ))}
+            </Table>
           )}
         </Async>
       </Panel>
     </div>
   );
 }
+
+const endpointColumns = [
+  'Endpoint',
+  'Method',
+  ...numeric('Requests', 'Per minute', 'Mean', 'p95', 'p99', 'Error rate'),
+];
+
+const vitalsColumns = ['Page', ...numeric(...vitals, 'Reports')];
 
 function VitalsRow({ page, all }: { page: PageVitals; all: boolean }) {
   const label = all ? 'All pages' : (page.path ?? '(unknown page)');
@@ -136,7 +108,7 @@ function VitalsRow({ page, all }: { page: PageVitals; all: boolean }) {
           {formatVital(name, page.metrics[name].p75)}
         </td>
       ))}
-      <td className="num">{formatCount(Math.max(...vitals.map((name) => page.metrics[name].samples)))}</td>
+      <NumCell>{formatCount(Math.max(...vitals.map((name) => page.metrics[name].samples)))}</NumCell>
     </tr>
   );
 }

@@ -5,6 +5,7 @@
 import { useApi } from '../api.ts';
 import { Panel } from '../components/stat.tsx';
 import { Async } from '../components/states.tsx';
+import { NumCell, numeric, Table } from '../components/table.tsx';
 import { formatCount, formatPercent } from '../format.ts';
 import type { PageProps } from '../page-props.ts';
 import { setSearchParams } from '../router.tsx';
@@ -55,48 +56,38 @@ export default function Retention({ range, search }: PageProps) {
       >
         {(data) => (
           <Panel title="Weekly cohorts">
-            <table className="table heatmap" data-testid="retention-table">
-              <thead>
-                <tr>
-                  <th>Cohort week</th>
-                  {segmentBy && <th>{segmentBy}</th>}
-                  <th className="num">People</th>
-                  {data.weeks.map((week) => (
-                    <th key={week} className="num">
-                      Week {week}
-                    </th>
+            <Table
+              testId="retention-table"
+              className="heatmap"
+              columns={[
+                'Cohort week',
+                ...(segmentBy ? [segmentBy] : []),
+                ...numeric('People', ...data.weeks.map((week) => <>Week {week}</>)),
+              ]}
+            >
+              {data.cohorts.map((cohort) => (
+                <tr
+                  key={`${cohort.week}-${cohort.segment}`}
+                  data-cohort={cohort.week}
+                  data-segment={cohort.segment ?? ''}
+                >
+                  <td>{cohort.week.slice(0, 10)}</td>
+                  {segmentBy && <td>{cohort.segment ?? '(none)'}</td>}
+                  <NumCell testId="cohort-size">{formatCount(cohort.size)}</NumCell>
+                  {cohort.retained.map((cell) => (
+                    <td
+                      key={cell.week}
+                      className="num cell"
+                      data-testid={`retained-week-${cell.week}`}
+                      style={cellStyle(cell.rate)}
+                      title={cell.people === null ? 'not yet observed' : `${formatCount(cell.people)} people`}
+                    >
+                      {cell.rate === null ? '' : formatPercent(cell.rate)}
+                    </td>
                   ))}
                 </tr>
-              </thead>
-              <tbody>
-                {data.cohorts.map((cohort) => (
-                  <tr
-                    key={`${cohort.week}-${cohort.segment}`}
-                    data-cohort={cohort.week}
-                    data-segment={cohort.segment ?? ''}
-                  >
-                    <td>{cohort.week.slice(0, 10)}</td>
-                    {segmentBy && <td>{cohort.segment ?? '(none)'}</td>}
-                    <td className="num" data-testid="cohort-size">
-                      {formatCount(cohort.size)}
-                    </td>
-                    {cohort.retained.map((cell) => (
-                      <td
-                        key={cell.week}
-                        className="num cell"
-                        data-testid={`retained-week-${cell.week}`}
-                        style={cellStyle(cell.rate)}
-                        title={
-                          cell.people === null ? 'not yet observed' : `${formatCount(cell.people)} people`
-                        }
-                      >
-                        {cell.rate === null ? '' : formatPercent(cell.rate)}
-                      </td>
-                    ))}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
             <p className="hint">
               Share of each cohort with any return event in week N after its signup week; blank: not yet
               observed.

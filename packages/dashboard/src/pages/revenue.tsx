@@ -6,6 +6,7 @@ import { useApi } from '../api.ts';
 import { Chart, type ChartOption } from '../components/chart.tsx';
 import { Panel, Stat } from '../components/stat.tsx';
 import { Async } from '../components/states.tsx';
+import { NumCell, numeric, Table } from '../components/table.tsx';
 import { formatCount, formatDecimal, formatMoney, formatPercent } from '../format.ts';
 import type { PageProps } from '../page-props.ts';
 import type { Revenue as RevenueAnswer } from '../types.ts';
@@ -29,6 +30,7 @@ export default function Revenue({ range }: PageProps) {
 
 function RevenueView({ data }: { data: RevenueAnswer }) {
   const last = data.months.at(-1);
+  const trial = data.trialToPaid;
   const customers = data.lifetimeValue.reduce((sum, s) => sum + s.customers, 0);
   const ltv =
     customers > 0
@@ -37,121 +39,79 @@ function RevenueView({ data }: { data: RevenueAnswer }) {
   return (
     <>
       <div className="cards five">
-        <Stat label="MRR" value={last?.mrr} text={formatMoney(last?.mrr)} testId="revenue-mrr" />
-        <Stat label="ARR" value={last?.arr} text={formatMoney(last?.arr)} testId="revenue-arr" />
+        <Stat label="MRR" value={last?.mrr} format={formatMoney} testId="revenue-mrr" />
+        <Stat label="ARR" value={last?.arr} format={formatMoney} testId="revenue-arr" />
         <Stat
           label="MRR churn (latest month)"
           value={last?.churnRate}
-          text={formatPercent(last?.churnRate)}
+          format={formatPercent}
           testId="revenue-churn"
           hint={last ? `${formatCount(last.churnedCustomers)} customers left` : undefined}
         />
         <Stat
           label="Net revenue retention"
           value={last?.netRevenueRetention}
-          text={formatPercent(last?.netRevenueRetention)}
+          format={formatPercent}
           testId="revenue-nrr"
         />
         <Stat
           label="Lifetime value (all plans)"
           value={ltv}
-          text={formatMoney(ltv)}
+          format={formatMoney}
           testId="revenue-ltv"
           hint={`customers with payments: ${formatCount(customers)}`}
         />
       </div>
       <Panel title="MRR by month">
         <Chart option={mrrOption(data)} height={240} testId="revenue-chart" />
-        <div className="table-scroll">
-          <table className="table" data-testid="revenue-months">
-            <thead>
-              <tr>
-                <th>Month</th>
-                <th className="num">MRR</th>
-                <th className="num">New</th>
-                <th className="num">Expansion</th>
-                <th className="num">Contraction</th>
-                <th className="num">Churned</th>
-                <th className="num">Reactivated</th>
-                <th className="num">Customers</th>
-                <th className="num">Churn</th>
-                <th className="num">NRR</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.months.map((m) => (
-                <tr key={m.month} data-month={m.month}>
-                  <td>{m.month.slice(0, 7)}</td>
-                  <td className="num" data-testid="month-mrr">
-                    {formatMoney(m.mrr)}
-                  </td>
-                  <td className="num">{formatMoney(m.newMrr)}</td>
-                  <td className="num">{formatMoney(m.expansionMrr)}</td>
-                  <td className="num">{formatMoney(m.contractionMrr)}</td>
-                  <td className="num">{formatMoney(m.churnedMrr)}</td>
-                  <td className="num">{formatMoney(m.reactivationMrr)}</td>
-                  <td className="num" data-testid="month-customers">
-                    {formatCount(m.customers)}
-                  </td>
-                  <td className="num">{formatPercent(m.churnRate)}</td>
-                  <td className="num">{formatPercent(m.netRevenueRetention)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table testId="revenue-months" columns={monthColumns} scroll>
+          {data.months.map((m) => (
+            <tr key={m.month} data-month={m.month}>
+              <td>{m.month.slice(0, 7)}</td>
+              <NumCell testId="month-mrr">{formatMoney(m.mrr)}</NumCell>
+              <NumCell>{formatMoney(m.newMrr)}</NumCell>
+              <NumCell>{formatMoney(m.expansionMrr)}</NumCell>
+              <NumCell>{formatMoney(m.contractionMrr)}</NumCell>
+              <NumCell>{formatMoney(m.churnedMrr)}</NumCell>
+              <NumCell>{formatMoney(m.reactivationMrr)}</NumCell>
+              <NumCell testId="month-customers">{formatCount(m.customers)}</NumCell>
+              <NumCell>{formatPercent(m.churnRate)}</NumCell>
+              <NumCell>{formatPercent(m.netRevenueRetention)}</NumCell>
+            </tr>
+          ))}
+        </Table>
       </Panel>
       <div className="split-even">
         <Panel title="Lifetime value by plan">
-          <table className="table" data-testid="revenue-ltv-table">
-            <thead>
-              <tr>
-                <th>Plan</th>
-                <th className="num">Customers</th>
-                <th className="num">Average LTV</th>
-                <th className="num">Average months</th>
+          <Table testId="revenue-ltv-table" columns={ltvColumns}>
+            {data.lifetimeValue.map((s) => (
+              <tr key={s.segment} data-segment={s.segment}>
+                <td>{s.segment}</td>
+                <NumCell>{formatCount(s.customers)}</NumCell>
+                <NumCell testId="segment-ltv">{formatMoney(s.avgLifetimeValue)}</NumCell>
+                <NumCell>{formatDecimal(s.avgLifetimeMonths)}</NumCell>
               </tr>
-            </thead>
-            <tbody>
-              {data.lifetimeValue.map((s) => (
-                <tr key={s.segment} data-segment={s.segment}>
-                  <td>{s.segment}</td>
-                  <td className="num">{formatCount(s.customers)}</td>
-                  <td className="num" data-testid="segment-ltv">
-                    {formatMoney(s.avgLifetimeValue)}
-                  </td>
-                  <td className="num">{formatDecimal(s.avgLifetimeMonths)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         </Panel>
         <Panel title="Trial to paid">
           <div className="cards three">
-            <Stat
-              label="Trials"
-              value={data.trialToPaid.trials}
-              text={formatCount(data.trialToPaid.trials)}
-              testId="revenue-trials"
-            />
-            <Stat
-              label="Converted"
-              value={data.trialToPaid.converted}
-              text={formatCount(data.trialToPaid.converted)}
-              testId="revenue-converted"
-            />
-            <Stat
-              label="Rate"
-              value={data.trialToPaid.rate}
-              text={formatPercent(data.trialToPaid.rate)}
-              testId="revenue-trial-rate"
-            />
+            <Stat label="Trials" value={trial.trials} format={formatCount} testId="revenue-trials" />
+            <Stat label="Converted" value={trial.converted} format={formatCount} testId="revenue-converted" />
+            <Stat label="Rate" value={trial.rate} format={formatPercent} testId="revenue-trial-rate" />
           </div>
         </Panel>
       </div>
     </>
   );
 }
+
+const monthColumns = [
+  'Month',
+  ...numeric('MRR', 'New', 'Expansion', 'Contraction', 'Churned', 'Reactivated', 'Customers', 'Churn', 'NRR'),
+];
+
+const ltvColumns = ['Plan', ...numeric('Customers', 'Average LTV', 'Average months')];
 
 function mrrOption(data: RevenueAnswer): ChartOption {
   return {

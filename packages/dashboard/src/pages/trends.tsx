@@ -6,6 +6,7 @@ import { useApi } from '../api.ts';
 import { Chart, type ChartOption } from '../components/chart.tsx';
 import { Panel, Stat } from '../components/stat.tsx';
 import { Async, Empty } from '../components/states.tsx';
+import { NumCell, numeric, Table } from '../components/table.tsx';
 import { formatChange, formatCount } from '../format.ts';
 import type { PageProps } from '../page-props.ts';
 import { defaultInterval, type Interval } from '../range.ts';
@@ -97,15 +98,15 @@ function TrendView({ data }: { data: TrendsAnswer }) {
   return (
     <>
       <div className="cards three">
-        <Stat label="Events" value={total} text={formatCount(total)} testId="trend-total-count" />
+        <Stat label="Events" value={total} format={formatCount} testId="trend-total-count" />
         {users !== null && (
-          <Stat label="People" value={users} text={formatCount(users)} testId="trend-total-users" />
+          <Stat label="People" value={users} format={formatCount} testId="trend-total-users" />
         )}
         {previousTotal !== undefined && (
           <Stat
             label="Previous period"
             value={previousTotal}
-            text={formatCount(previousTotal)}
+            format={formatCount}
             testId="trend-previous-count"
             hint={
               previousTotal > 0 ? `${formatChange((total - previousTotal) / previousTotal)} now` : undefined
@@ -117,32 +118,21 @@ function TrendView({ data }: { data: TrendsAnswer }) {
         <Chart option={trendOption(data)} testId="trend-chart" />
       </Panel>
       <Panel title="Series">
-        <table className="table" data-testid="trend-series">
-          <thead>
-            <tr>
-              <th>Breakdown value</th>
-              <th className="num">Events</th>
-              <th className="num">People</th>
+        <Table testId="trend-series" columns={seriesColumns}>
+          {data.series.map((s) => (
+            <tr key={String(s.breakdownValue)} data-series={seriesName(s)}>
+              <td>{seriesName(s)}</td>
+              <NumCell testId="series-count">{formatCount(s.total.count)}</NumCell>
+              <NumCell testId="series-users">{formatCount(s.total.users)}</NumCell>
             </tr>
-          </thead>
-          <tbody>
-            {data.series.map((s) => (
-              <tr key={String(s.breakdownValue)} data-series={seriesName(s)}>
-                <td>{seriesName(s)}</td>
-                <td className="num" data-testid="series-count">
-                  {formatCount(s.total.count)}
-                </td>
-                <td className="num" data-testid="series-users">
-                  {formatCount(s.total.users)}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       </Panel>
     </>
   );
 }
+
+const seriesColumns = ['Breakdown value', ...numeric('Events', 'People')];
 
 function seriesName(series: TrendSeries): string {
   return series.breakdownValue ?? '(none)';

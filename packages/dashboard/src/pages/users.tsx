@@ -5,6 +5,7 @@
 import { useApi } from '../api.ts';
 import { Panel, Stat } from '../components/stat.tsx';
 import { Async } from '../components/states.tsx';
+import { NumCell } from '../components/table.tsx';
 import { formatCount, formatDecimal, formatPercent, formatSeconds } from '../format.ts';
 import type { PageProps } from '../page-props.ts';
 import { withRange } from '../range.ts';
@@ -64,7 +65,7 @@ function ProfileView({ profile }: { profile: UserProfile }) {
         <Stat
           label="Sessions"
           value={profile.totalSessions}
-          text={formatCount(profile.totalSessions)}
+          format={formatCount}
           testId="profile-sessions"
           hint={`average ${formatSeconds(profile.avgSessionSeconds)}`}
         />
@@ -79,7 +80,7 @@ function ProfileView({ profile }: { profile: UserProfile }) {
         <Stat
           label="Feature adoption"
           value={profile.featureAdoptionRate}
-          text={formatPercent(profile.featureAdoptionRate)}
+          format={formatPercent}
           testId="profile-adoption"
         />
       </div>
@@ -129,7 +130,7 @@ function ProfileView({ profile }: { profile: UserProfile }) {
                 profile.mostUsedFeatures.map((f) => (
                   <tr key={f.feature}>
                     <td>{f.feature}</td>
-                    <td className="num">{formatCount(f.uses)}</td>
+                    <NumCell>{formatCount(f.uses)}</NumCell>
                   </tr>
                 ))
               )}
