@@ -6,9 +6,14 @@
 import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { isIPv4, isIPv6 } from 'node:net';
-import type { DeviceInfo, EventEnvelope, StoredEvent } from '@deepref/schema';
+import {
+  type DeviceInfo,
+  type EventEnvelope,
+  formatIsoMillis,
+  parseIsoMillis,
+  type StoredEvent,
+} from '@deepref/schema';
 import type { IpPolicy } from '../config.ts';
-import { formatIsoMillis, parseIsoMillis } from './iso-time.ts';
 
 /** What the HTTP request tells about the sender, beside the envelope. */
 export interface RequestFacts {

@@ -706,29 +706,33 @@ describe('fast paths against the straightforward code', () => {
     return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
   }
 
-  /** Stored-form texts with fields past their ranges, other ISO spellings, and anything at all. */
+  /**
+   * Real instants, often with one two-digit field (the year's last two, month to second) set past its range, mostly
+   * in the stored form (milliseconds, Z), where the fast path decides, else in other ISO spellings; and anything.
+   */
   const timeText = fc.oneof(
     fc
-      .record({
-        year: fc.integer({ min: 0, max: 9999 }),
-        month: fc.integer({ min: 0, max: 13 }),
-        day: fc.integer({ min: 0, max: 32 }),
-        hour: fc.integer({ min: 0, max: 25 }),
-        minute: fc.integer({ min: 0, max: 61 }),
-        second: fc.integer({ min: 0, max: 61 }),
-        ms: fc.integer({ min: 0, max: 999 }),
-        // Mostly the stored form (milliseconds, Z), where the fast path decides.
-        tail: fc.constantFrom('Z', 'Z', 'Z', 'Z', 'z', '+00:00', '-0130', '+05:30', ''),
-        fraction: fc.constantFrom(3, 3, 3, 0, 1, 6),
-      })
-      .map(({ year, month, day, hour, minute, second, ms, tail, fraction }) => {
-        const frac = fraction === 0 ? '' : `.${pad(ms, 3).padEnd(fraction, '7').slice(0, fraction)}`;
-        return `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T${pad(hour, 2)}:${pad(minute, 2)}:${pad(second, 2)}${frac}${tail}`;
+      .tuple(
+        fc
+          .date({ min: new Date(Date.UTC(0, 0, 1)), max: new Date(Date.UTC(9999, 11, 31)) })
+          .filter((date) => !Number.isNaN(date.getTime())),
+        fc.option(
+          fc.tuple(
+            fc.constantFrom(2, 5, 8, 11, 14, 17),
+            fc.oneof(fc.nat(99), fc.constantFrom(0, 13, 24, 29, 30, 31, 60)),
+          ),
+        ),
+        fc.constantFrom(3, 3, 3, 0, 1, 6),
+        fc.constantFrom('Z', 'Z', 'Z', 'Z', 'z', '+00:00', '-0130', '+05:30', ''),
+      )
+      .map(([date, field, fraction, tail]) => {
+        const iso = date.toISOString();
+        const dateTime = field
+          ? iso.slice(0, field[0]) + pad(field[1], 2) + iso.slice(field[0] + 2, 19)
+          : iso.slice(0, 19);
+        const frac = fraction === 0 ? '' : `.${iso.slice(20, 23).padEnd(fraction, '7').slice(0, fraction)}`;
+        return `${dateTime}${frac}${tail}`;
       }),
-    fc
-      .date({ min: new Date(Date.UTC(0, 0, 1)), max: new Date(Date.UTC(9999, 11, 31)) })
-      .filter((date) => !Number.isNaN(date.getTime()))
-      .map((date) => date.toISOString()),
     fc.string({ maxLength: 30 }),
     fc.integer(),
   );

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { eventColumns, eventRow, utcTimestamp } from './event-columns.ts';
 import { storedEvent } from './test-events.ts';
@@ -66,9 +67,48 @@ describe('utcTimestamp', () => {
   it('gives null for times a database would refuse', () => {
     expect(utcTimestamp('2026-02-29T00:00:00Z')).toBeNull();
     expect(utcTimestamp('2028-02-29T00:00:00Z')).toBe('2028-02-29T00:00:00Z');
+    // Year 0 is a leap year in the proleptic Gregorian calendar, as DuckDB reads it (1 BC).
+    expect(utcTimestamp('0000-02-29T00:00:00Z')).toBe('0000-02-29T00:00:00Z');
     expect(utcTimestamp('2026-12-31T23:59:60Z')).toBeNull();
     expect(utcTimestamp('2026-13-01T00:00:00Z')).toBeNull();
     expect(utcTimestamp('yesterday')).toBeNull();
     expect(utcTimestamp(undefined)).toBeNull();
+  });
+  it('keeps a UTC time exactly when its fields name a real instant, as a regex and Date decide it', () => {
+    /** The straightforward check: the written form by regex, the ranges by Date (proleptic, year 0 a leap year). */
+    function keptByDate(time: string): boolean {
+      const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?Z$/.exec(time);
+      if (!match) return false;
+      const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as number[];
+      const date = new Date(0);
+      date.setUTCFullYear(year!, month! - 1, day);
+      date.setUTCHours(hour!, minute, second);
+      return date.toISOString().slice(0, 19) === time.slice(0, 19);
+    }
+    const utcLike = fc
+      .tuple(
+        fc.date({
+          min: new Date(Date.UTC(0, 0, 1)),
+          max: new Date(Date.UTC(9999, 11, 31)),
+          noInvalidDate: true,
+        }),
+        fc.option(fc.tuple(fc.constantFrom(2, 5, 8, 11, 14, 17), fc.nat(99))),
+        fc.constantFrom('', '.', '.1', '.123', '.123456789', '.1234567890', '.12a'),
+        fc.constantFrom('Z', 'Z', 'z', '+00:00', ''),
+      )
+      .map(([date, field, fraction, zone]) => {
+        const iso = date.toISOString().slice(0, 19);
+        const text = field
+          ? iso.slice(0, field[0]) + String(field[1]).padStart(2, '0') + iso.slice(field[0] + 2)
+          : iso;
+        return text + fraction + zone;
+      });
+    fc.assert(
+      fc.property(utcLike, (time) => {
+        if (keptByDate(time)) expect(utcTimestamp(time)).toBe(time);
+        else expect(utcTimestamp(time)).not.toBe(time);
+      }),
+      { numRuns: 5_000 },
+    );
   });
 });

@@ -2,7 +2,7 @@
  * The one table shape every event sink shares (warehouse `events`, lake Parquet files): the column list with its
  * types, and the mapping of a log record onto one row of plain values. A sink only decides how to move the rows.
  */
-import type { StoredEvent } from '@deepref/schema';
+import { dateTimeForm, decimalDigits, type StoredEvent } from '@deepref/schema';
 import type { LogRecord } from '../bus/event-log.ts';
 
 /** Column types in DuckDB's spelling; another engine maps them onto its own (PostgreSQL: jsonb for JSON). */
@@ -53,21 +53,6 @@ export const eventColumns: readonly EventColumn[] = [
 /** The lake's partition column. */
 export const partitionColumn = 'event_date';
 
-function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
-}
-
-/** The number written by `count` digits at `at`, or -1 if any is not a digit. */
-function digits(text: string, at: number, count: number): number {
-  let value = 0;
-  for (let i = at; i < at + count; i++) {
-    const digit = text.charCodeAt(i) - 48;
-    if (digit < 0 || digit > 9) return -1;
-    value = value * 10 + digit;
-  }
-  return value;
-}
-
 /**
  * Whether `time` is written `YYYY-MM-DDTHH:MM:SS[.fraction]Z` (what the server writes, `Date#toISOString`):
  * 'valid', 'out-of-range' (a February 30th or a leap second: both pass a date-time format check, and a database
@@ -76,27 +61,13 @@ function digits(text: string, at: number, count: number): number {
  */
 function utcForm(time: string): 'valid' | 'out-of-range' | 'other' {
   const length = time.length;
-  if (length < 20 || length > 30 || time[length - 1] !== 'Z') return 'other';
-  if (time[4] !== '-' || time[7] !== '-' || time[10] !== 'T' || time[13] !== ':' || time[16] !== ':')
+  if (length < 20 || length > 30 || time.charCodeAt(length - 1) !== 90 /* Z */) return 'other';
+  if (
+    length > 20 &&
+    (time.charCodeAt(19) !== 46 /* . */ || length === 21 || decimalDigits(time, 20, length - 21) < 0)
+  )
     return 'other';
-  if (length > 20 && (time[19] !== '.' || length === 21 || digits(time, 20, length - 21) < 0)) return 'other';
-  if (length === 20 && time[19] !== 'Z') return 'other';
-  const year = digits(time, 0, 4);
-  const month = digits(time, 5, 2);
-  const day = digits(time, 8, 2);
-  const hour = digits(time, 11, 2);
-  const minute = digits(time, 14, 2);
-  const second = digits(time, 17, 2);
-  if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return 'other';
-  const inRange =
-    month >= 1 &&
-    month <= 12 &&
-    day >= 1 &&
-    (day <= 28 || day <= daysInMonth(year, month)) &&
-    hour <= 23 &&
-    minute <= 59 &&
-    second <= 59;
-  return inRange ? 'valid' : 'out-of-range';
+  return dateTimeForm(time);
 }
 
 /**

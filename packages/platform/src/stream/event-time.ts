@@ -57,78 +57,8 @@ export const emptyCounts = (): EventTimeCounts => ({
   arrivalFallback: 0,
 });
 
-/** Days from 1970-01-01 to the given proleptic Gregorian date; a day past the month's end rolls over. */
-function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yearOfEra = y - era * 400;
-  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
-  return (
-    era * 146_097 +
-    yearOfEra * 365 +
-    Math.floor(yearOfEra / 4) -
-    Math.floor(yearOfEra / 100) +
-    dayOfYear -
-    719_468
-  );
-}
-
-/** Two decimal digits at `i`, or a negative number when either is not a digit. */
-function twoDigits(text: string, i: number): number {
-  const a = text.charCodeAt(i) - 48;
-  const b = text.charCodeAt(i + 1) - 48;
-  return a >>> 0 > 9 || b >>> 0 > 9 ? -1 : a * 10 + b;
-}
-
-/**
- * `Date.parse(text)`, fast for the form every collector writes (`toISOString()`: `YYYY-MM-DDTHH:MM:SS.mmmZ`): read
- * from the character codes, no allocation. Any other form, or a field out of range, goes to `Date.parse`. The result
- * equals `Date.parse`'s for every input, including its roll-over of days past a month's end (`…-02-30` is March 2).
- */
-export function parseTime(text: string | undefined): number {
-  if (
-    typeof text !== 'string' ||
-    text.length !== 24 ||
-    text.charCodeAt(4) !== 45 || // -
-    text.charCodeAt(7) !== 45 ||
-    text.charCodeAt(10) !== 84 || // T
-    text.charCodeAt(13) !== 58 || // :
-    text.charCodeAt(16) !== 58 ||
-    text.charCodeAt(19) !== 46 || // .
-    text.charCodeAt(23) !== 90 // Z
-  ) {
-    return Date.parse(text as string);
-  }
-  const century = twoDigits(text, 0);
-  const yearOfCentury = twoDigits(text, 2);
-  const month = twoDigits(text, 5);
-  const day = twoDigits(text, 8);
-  const hour = twoDigits(text, 11);
-  const minute = twoDigits(text, 14);
-  const second = twoDigits(text, 17);
-  const ms10 = twoDigits(text, 20);
-  const ms1 = text.charCodeAt(22) - 48;
-  if (
-    century < 0 ||
-    yearOfCentury < 0 ||
-    month < 1 ||
-    month > 12 ||
-    day < 1 ||
-    day > 31 ||
-    hour < 0 ||
-    hour > 23 ||
-    minute < 0 ||
-    minute > 59 ||
-    second < 0 ||
-    second > 59 ||
-    ms10 < 0 ||
-    ms1 >>> 0 > 9
-  ) {
-    return Date.parse(text);
-  }
-  const days = daysFromCivil(century * 100 + yearOfCentury, month, day);
-  return days * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1_000 + ms10 * 10 + ms1;
-}
+/** An event's time: `Date.parse`, read without it for the stored form (`@deepref/schema`'s `parseIsoMillis`). */
+export { parseIsoMillis as parseTime } from '@deepref/schema';
 
 export class EventTimeline {
   readonly policy: EventTimePolicy;
