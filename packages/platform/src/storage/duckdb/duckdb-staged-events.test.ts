@@ -30,9 +30,20 @@ async function tableRows(table: string): Promise<unknown[][]> {
   return (await connection.runAndReadAll(`SELECT ${asText} FROM ${table}`)).getRows();
 }
 
-/** The rows `appendEventRows` makes of `bodies` (parsed as the log's `read` parses them) and those of the JSON path. */
-async function bothWays(bodies: string[]): Promise<{ byRows: unknown[][]; byJson: unknown[][] | Error }> {
-  const raw: RawLogRecord[] = bodies.map((body, i) => ({ offset: i + 1, body }));
+/** How `bothWays` loads: at most `maxChars` of bodies a statement, offsets from `offsetOf` (default 1, 2, …). */
+interface Loading {
+  maxChars?: number;
+  offsetOf?: (index: number) => number;
+}
+
+/**
+ * The rows `appendEventRows` makes of `bodies` (parsed as the log's `read` parses them) and those of the JSON path.
+ */
+async function bothWays(
+  bodies: string[],
+  { maxChars, offsetOf = (i) => i + 1 }: Loading = {},
+): Promise<{ byRows: unknown[][]; byJson: unknown[][] | Error }> {
+  const raw: RawLogRecord[] = bodies.map((body, i) => ({ offset: offsetOf(i), body }));
   const parsed: LogRecord[] = raw.map(({ offset, body }) => ({ offset, event: JSON.parse(body) }));
   await connection.run('DELETE FROM by_rows');
   await connection.run('DELETE FROM by_json');
@@ -41,7 +52,7 @@ async function bothWays(bodies: string[]): Promise<{ byRows: unknown[][]; byJson
   appender.closeSync();
   let byJson: unknown[][] | Error;
   try {
-    await insertEventsFromJson(connection, 'by_json', raw);
+    await insertEventsFromJson(connection, 'by_json', raw, maxChars);
     byJson = await tableRows('by_json');
   } catch (error) {
     byJson = error as Error;
@@ -49,10 +60,27 @@ async function bothWays(bodies: string[]): Promise<{ byRows: unknown[][]; byJson
   return { byRows: await tableRows('by_rows'), byJson };
 }
 
-// Text with what is hardest to carry through: NUL, other control characters, quotes, backslashes, astral characters.
+// Text with what is hardest to carry through: NUL, other control characters (a newline among them, which
+// JSON.stringify escapes, so that bodies still split on raw ones), quotes, backslashes, astral characters.
 const text = fc.string({
   unit: fc.oneof(
-    fc.constantFrom('\u0000', '\u001f', '"', '\\', '/', '\u2028', '😀', 'é', 'e+', ',', '}', ']', '{', ':'),
+    fc.constantFrom(
+      '\u0000',
+      '\n',
+      '\u001f',
+      '"',
+      '\\',
+      '/',
+      '\u2028',
+      '😀',
+      'é',
+      'e+',
+      ',',
+      '}',
+      ']',
+      '{',
+      ':',
+    ),
     fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }),
   ),
   maxLength: 12,
@@ -146,17 +174,53 @@ function eventOf(
 }
 
 describe('insertEventsFromJson', () => {
+  // Offsets one after another, or with gaps after every third (as a partition's), from 1 or beyond 32 bits; at most
+  // so many characters of bodies a statement, or the default.
+  const loading: fc.Arbitrary<Loading> = fc.record({
+    maxChars: fc.option(fc.integer({ min: 1, max: 4_000 }), { nil: undefined }),
+    offsetOf: fc.tuple(fc.constantFrom(1, 2 ** 40), fc.constantFrom(0, 1, 997)).map(
+      ([from, gap]) =>
+        (i: number) =>
+          from + i + Math.floor(i / 3) * gap,
+    ),
+  });
+
   it('makes the rows appendEventRows makes, for events as the collector stores them', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(eventOf(canonicalTime, text, plainJson), { minLength: 1, maxLength: 20 }),
-        async (events) => {
-          const { byRows, byJson } = await bothWays(events.map((event) => JSON.stringify(event)));
+        loading,
+        async (events, how) => {
+          const { byRows, byJson } = await bothWays(
+            events.map((event) => JSON.stringify(event)),
+            how,
+          );
           expect(byJson).toEqual(byRows);
         },
       ),
       { numRuns: 100 },
     );
+  });
+
+  it('makes the same rows through the staging table, from a pack with a raw newline in a body on', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(eventOf(canonicalTime, text, plainJson), { minLength: 1, maxLength: 20 }),
+        fc.nat(),
+        loading,
+        async (events, at, how) => {
+          const bodies = events.map((event) => JSON.stringify(event));
+          // A newline as whitespace between tokens, where a member's text is not: valid JSON, not JSON.stringify's.
+          const i = at % bodies.length;
+          bodies[i] = `{\n${bodies[i]!.slice(1)}`;
+          const { byRows, byJson } = await bothWays(bodies, how);
+          expect(byJson).toEqual(byRows);
+        },
+      ),
+      { numRuns: 40 },
+    );
+    const staged = await connection.runAndReadAll('SELECT count(*) FROM staged_events');
+    expect(staged.getRows()[0]![0]).toBe(0n);
   });
 
   /** Asserts the JSON path gives the same rows or refuses, and says how often it refused. */
@@ -206,11 +270,26 @@ describe('insertEventsFromJson', () => {
     }
   });
 
-  it('keeps a batch in offset order and leaves nothing staged', async () => {
+  it('keeps a batch in offset order, within a statement and across statements', async () => {
     const bodies = Array.from({ length: 2_500 }, (_, i) => JSON.stringify(storedEvent(i)));
+    for (const maxChars of [undefined, 100_000, 20_000]) {
+      const { byRows, byJson } = await bothWays(bodies, { maxChars });
+      expect(byJson).toEqual(byRows);
+    }
+  });
+
+  it('carries bodies of characters of several bytes, beyond the room packing starts with', async () => {
+    // 3 bytes a character in UTF-8 and 3 million of them: more than every batch before, so the buffer grows mid-pack.
+    const bodies = Array.from({ length: 20 }, (_, i) =>
+      JSON.stringify(storedEvent(i, { properties: { text: '€'.repeat(150_000), emoji: '😀é' } })),
+    );
     const { byRows, byJson } = await bothWays(bodies);
     expect(byJson).toEqual(byRows);
-    const staged = await connection.runAndReadAll('SELECT count(*) FROM staged_events');
-    expect(staged.getRows()[0]![0]).toBe(0n);
+  });
+
+  it('inserts nothing for no records', async () => {
+    const { byRows, byJson } = await bothWays([]);
+    expect(byRows).toEqual([]);
+    expect(byJson).toEqual([]);
   });
 });
