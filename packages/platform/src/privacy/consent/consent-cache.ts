@@ -24,9 +24,13 @@ export interface ConsentCacheOptions {
 /** Per purpose, the newest record's decision and id (ids order decisions across linked subjects). */
 type Latest = Partial<Record<Purpose, { granted: boolean; id: number }>>;
 
-/** A map whose entries expire after `ttlMs` and whose least recently used entry goes first past `max`. */
+/**
+ * A map whose entries expire after `ttlMs`, holding at most `max`. Past `max`, the oldest entry not read since it
+ * was last passed over goes first (second chance: an approximation of least recently used in which a read costs
+ * no reordering of the map, as it is on every event's path).
+ */
 class ExpiringMap<V> {
-  private readonly entries = new Map<string, { value: V; until: number }>();
+  private readonly entries = new Map<string, { value: V; until: number; read: boolean }>();
 
   constructor(
     private readonly ttlMs: number,
@@ -37,20 +41,32 @@ class ExpiringMap<V> {
   get(key: string): V | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    this.entries.delete(key);
-    if (entry.until <= this.now()) return undefined;
-    this.entries.set(key, entry);
+    if (entry.until <= this.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    entry.read = true;
     return entry.value;
   }
 
   set(key: string, value: V): void {
     this.entries.delete(key);
-    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(key, { value, until: this.now() + this.ttlMs });
+    while (this.entries.size > 0 && this.entries.size >= this.max) this.evictOne();
+    this.entries.set(key, { value, until: this.now() + this.ttlMs, read: false });
   }
 
   delete(key: string | undefined): void {
     if (key !== undefined) this.entries.delete(key);
+  }
+
+  /** Removes the oldest entry not read since it was last passed over; those read move to the end, unmarked. */
+  private evictOne(): void {
+    for (const [key, entry] of this.entries) {
+      this.entries.delete(key);
+      if (!entry.read) return;
+      entry.read = false;
+      this.entries.set(key, entry);
+    }
   }
 }
 
@@ -75,6 +91,7 @@ export class ConsentCache {
   private readonly latests: ExpiringMap<Latest>;
   /** Bumped by every write: a read that overlapped one does not fill the cache with what it saw before it. */
   private writes = 0;
+  private readonly merged = new WeakMap<Latest, { mode: ConsentMode; grants: Grants }>();
 
   constructor(
     readonly store: ConsentStore,
@@ -96,16 +113,32 @@ export class ConsentCache {
     return merge(await Promise.all([...roots].map((root) => this.latestOf(root))), mode);
   }
 
-  /** `grants` from the cache alone, without a promise; undefined when a subject is not cached. */
+  /**
+   * `grants` from the cache alone, without a promise; undefined when a subject is not cached. The answer may be
+   * shared with other callers (it is frozen).
+   */
   cachedGrants(subjectIds: readonly string[], mode: ConsentMode): Grants | undefined {
     const latests: Latest[] = [];
+    let oneGroup = true;
     for (const id of subjectIds) {
       const root = this.roots.get(id);
       const latest = root === undefined ? undefined : this.latests.get(root);
       if (latest === undefined) return undefined;
+      if (latests.length > 0 && latest !== latests[0]) oneGroup = false;
       latests.push(latest);
     }
+    // Usually every id is of one group (a user and their linked anonymous id): its grants are made once.
+    if (latests.length > 0 && oneGroup) return this.grantsOf(latests[0]!, mode);
     return merge(latests, mode);
+  }
+
+  /** The grants of one group's latest decisions under `mode`, made once per `Latest` (replaced on every change). */
+  private grantsOf(latest: Latest, mode: ConsentMode): Grants {
+    const made = this.merged.get(latest);
+    if (made?.mode === mode) return made.grants;
+    const grants = Object.freeze(merge([latest], mode));
+    this.merged.set(latest, { mode, grants });
+    return grants;
   }
 
   /** Appends a decision (see `ConsentStore.record`); the next event of the subject's group sees it. */

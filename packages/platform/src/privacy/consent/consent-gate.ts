@@ -81,8 +81,13 @@ export function consentGate(
       return events.map((event, i): EdgeDecision => {
         const grants = all[i]!;
         const needs = purposesOf(event.eventName);
-        const missing = needs.filter((purpose) => !grants[purpose]);
-        if (missing.length) return dropped(missing, false);
+        // Checked before any list is made: nearly every event has all it needs.
+        if (!needs.every((purpose) => grants[purpose])) {
+          return dropped(
+            needs.filter((purpose) => !grants[purpose]),
+            false,
+          );
+        }
         if (signal) {
           const withdrawn = needs.filter((purpose) => PRIVACY_SIGNAL_WITHDRAWS.includes(purpose));
           if (withdrawn.length) return dropped(withdrawn, true);

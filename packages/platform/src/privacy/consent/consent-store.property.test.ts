@@ -106,7 +106,8 @@ function historySuite(engine: { open: () => Promise<MetaStore> }): void {
           const id = (subject: string) => prefix + subject;
           const all = subjects.map(id);
           // A long TTL: only invalidation on write can keep the cache right.
-          const cache = new ConsentCache(store, { ttlMs: 3_600_000, maxSubjects: 100 });
+          // Every other run with a cache smaller than the subjects, so that entries are evicted and read again.
+          const cache = new ConsentCache(store, { ttlMs: 3_600_000, maxSubjects: run % 2 ? 3 : 100 });
           const model = new Model();
           let previous = await store.history(all);
           for (const o of ops) {
