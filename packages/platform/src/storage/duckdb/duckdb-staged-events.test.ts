@@ -3,7 +3,7 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LogRecord, RawLogRecord } from '../../bus/event-log.ts';
-import { eventColumns } from '../event-columns.ts';
+import { eventColumns, utcTimestamp } from '../event-columns.ts';
 import { storedEvent } from '../test-events.ts';
 import { appendEventRows, eventsTableSql } from './duckdb-event-rows.ts';
 import { insertEventsFromJson } from './duckdb-staged-events.ts';
@@ -254,6 +254,71 @@ describe('insertEventsFromJson', () => {
     const refused = await sameOrRefused(eventOf(canonicalTime, anyText, plainJson));
     expect(refused).toBeGreaterThan(5);
     expect(refused).toBeLessThan(145);
+  });
+
+  // Every field in range (the day perhaps not in its month), fractions of 0 to 9 digits, in UTC; or so with one field
+  // at or beyond the edge of its range or in another form, an offset other than Z among them.
+  const twoDigits = (values: number[]) => fc.constantFrom(...values.map((v) => String(v).padStart(2, '0')));
+  const inRange = {
+    year: fc.constantFrom('0000', '0001', '0999', '1900', '2000', '2024', '2026', '9999'),
+    month: twoDigits([1, 2, 4, 9, 10, 12]),
+    day: twoDigits([1, 9, 10, 19, 20, 28, 29, 30, 31]),
+    separator: fc.constant('T'),
+    hour: twoDigits([0, 9, 10, 19, 20, 23]),
+    minute: twoDigits([0, 9, 10, 59]),
+    second: twoDigits([0, 9, 10, 59]),
+    fraction: fc.oneof(fc.constant(''), fc.stringMatching(/^\.[0-9]{1,9}$/)),
+    offset: fc.constant('Z'),
+  };
+  const outOfRange: { [field in keyof typeof inRange]: fc.Arbitrary<string> } = {
+    year: fc.constantFrom('202', '20260', '202a', '-2026', '+02026'),
+    month: fc.oneof(twoDigits([0, 13, 19, 20, 99]), fc.constantFrom('1', '001')),
+    day: fc.oneof(twoDigits([0, 32, 39, 40, 99]), fc.constantFrom('1', '001')),
+    separator: fc.constantFrom(' ', 't', 'TT', ''),
+    hour: fc.oneof(twoDigits([24, 29, 30, 99]), fc.constantFrom('1', '001')),
+    minute: fc.oneof(twoDigits([60, 99]), fc.constantFrom('1', '001')),
+    second: fc.oneof(twoDigits([60, 99]), fc.constantFrom('1', '001')),
+    fraction: fc.oneof(fc.stringMatching(/^\.[0-9]{10,12}$/), fc.constantFrom('.', '.1a', ',5', '.١')),
+    offset: fc.constantFrom('z', '', '+00:00', '-05:30', 'ZZ', 'Z '),
+  };
+  const timeByFields = fc.oneof(
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom('2026-11-27T24:00:00Z', '2026-11-27T24:00:00.000Z', '2026-12-31T23:59:60Z'),
+    },
+    {
+      weight: 9,
+      arbitrary: fc
+        .tuple(
+          fc.record(inRange),
+          fc.option(
+            fc.oneof(...Object.entries(outOfRange).map(([k, v]) => v.map((value) => ({ [k]: value })))),
+          ),
+        )
+        .map(([fields, changed]) => ({ ...fields, ...changed }))
+        .map(
+          (f) =>
+            `${f.year}-${f.month}-${f.day}${f.separator}${f.hour}:${f.minute}:${f.second}${f.fraction}${f.offset}`,
+        ),
+    },
+  );
+  const timeFields = ['timestamp', 'originalTimestamp', 'sentAt', 'receivedAt'] as const;
+
+  it('takes a time, in any of the four, exactly when eventRow keeps it as it is (year 0000 aside)', async () => {
+    let taken = 0;
+    await fc.assert(
+      fc.asyncProperty(timeByFields, fc.constantFrom(...timeFields), async (time, field) => {
+        const { byRows, byJson } = await bothWays([JSON.stringify(storedEvent(1, { [field]: time }))]);
+        if (utcTimestamp(time) === time && !time.startsWith('0000')) {
+          taken++;
+          expect(byJson).toEqual(byRows);
+        } else expect(byJson).toBeInstanceOf(Error);
+      }),
+      { numRuns: 400 },
+    );
+    // Both outcomes must occur often, or the property says little.
+    expect(taken).toBeGreaterThan(20);
+    expect(taken).toBeLessThan(380);
   });
 
   it('refuses a time in another offset rather than convert it differently', async () => {
