@@ -100,9 +100,15 @@ function machine() {
   };
 }
 
-/** CPU seconds a process has used so far, all its threads together. */
-function processCpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+/**
+ * CPU seconds a process has used so far, all its threads together; with `thread`, that thread's alone (the process's
+ * own id is its main thread, the one that runs the event loop).
+ */
+function processCpuSeconds(pid: number, thread?: number): number {
+  const stat = fs.readFileSync(
+    thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`,
+    'utf8',
+  );
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / clockTicks; // utime, stime
 }
@@ -362,9 +368,10 @@ export interface StepResult {
   /**
    * Cores used on average: by the server child (all threads), by this load generator, by anything else (other
    * processes, and kernel threads such as the file system's journal, which work for the server's fsyncs), with the
-   * largest of those others.
+   * largest of those others; and the server's main thread alone (its event loop: when it is near 1, the event loop
+   * is what limits; when it is well below while the machine is full, only less CPU in all helps).
    */
-  cpu: { server: number; loadGenerator: number; other: number; others: string[] };
+  cpu: { server: number; loadGenerator: number; other: number; others: string[]; serverMainThread: number };
   profile?: ProfileSummary;
   profileFile?: string;
   /** The server's event-loop delay over the step, in ms (with --cpu-prof). */
@@ -403,6 +410,7 @@ async function measure(server: Server, concurrency: number, seconds: number, pro
   const pid = server.child.pid!;
   const cpuBefore = {
     server: processCpuSeconds(pid),
+    serverMainThread: processCpuSeconds(pid, pid),
     self: process.cpuUsage(),
     machine: machineBusySeconds(),
     processes: allProcessesCpu(),
@@ -436,6 +444,7 @@ async function measure(server: Server, concurrency: number, seconds: number, pro
   const elapsed = (performance.now() - started) / 1000;
   const selfCpu = process.cpuUsage(cpuBefore.self);
   const serverCpu = processCpuSeconds(pid) - cpuBefore.server;
+  const serverMainThreadCpu = processCpuSeconds(pid, pid) - cpuBefore.serverMainThread;
   const loadGeneratorCpu = (selfCpu.user + selfCpu.system) / 1e6;
   const machineCpu = machineBusySeconds() - cpuBefore.machine;
   const others = otherConsumers(cpuBefore.processes, allProcessesCpu(), [pid, process.pid], elapsed);
@@ -477,6 +486,7 @@ async function measure(server: Server, concurrency: number, seconds: number, pro
     ...(logHeadDelta === undefined ? {} : { logHeadDelta }),
     cpu: {
       server: serverCpu / elapsed,
+      serverMainThread: serverMainThreadCpu / elapsed,
       loadGenerator: loadGeneratorCpu / elapsed,
       other: Math.max(0, machineCpu - serverCpu - loadGeneratorCpu) / elapsed,
       others,
@@ -515,7 +525,8 @@ async function runTarget(target: Server['name'], start: () => Promise<Server>): 
         process.stdout.write(
           `  ${target} c=${concurrency}: ${thousands(result.eventsPerS)} events/s, ` +
             `p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ` +
-            `server ${cores(result.cpu.server)} cores, others ${cores(result.cpu.other)}\n`,
+            `server ${cores(result.cpu.server)} cores (main thread ${cores(result.cpu.serverMainThread)}), ` +
+            `others ${cores(result.cpu.other)}\n`,
         );
         if (step === undefined || result.cpu.other < step.cpu.other) step = result;
         if (step.cpu.other <= disturbedCores) break;
