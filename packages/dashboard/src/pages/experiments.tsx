@@ -3,13 +3,14 @@
  * rate, lift over the control with its 95% interval and significance, and the sample-ratio check.
  */
 import { useApi } from '../api.ts';
+import { InputField } from '../components/field.tsx';
 import { Panel, Stat } from '../components/stat.tsx';
 import { Async } from '../components/states.tsx';
 import { NumCell, numeric, Table } from '../components/table.tsx';
 import { formatChange, formatCount, formatDecimal, formatPercent } from '../format.ts';
 import type { PageProps } from '../page-props.ts';
 import { withRange } from '../range.ts';
-import { Link, setSearchParams } from '../router.tsx';
+import { Link } from '../router.tsx';
 import type { Experiment, ExperimentList } from '../types.ts';
 
 export default function Experiments({ range, search, pathname }: PageProps) {
@@ -72,14 +73,13 @@ function ExperimentDetail({ name, range, search }: { name: string } & Pick<PageP
     <Panel
       title={name}
       actions={
-        <label className="inline">
-          Conversion event
-          <input
-            defaultValue={conversionEvent}
-            placeholder="subscription_complete"
-            onBlur={(e) => setSearchParams({ conversionEvent: e.currentTarget.value.trim() })}
-          />
-        </label>
+        <InputField
+          label="Conversion event"
+          className="inline"
+          param="conversionEvent"
+          value={conversionEvent}
+          placeholder="subscription_complete"
+        />
       }
     >
       <Async loaded={experiment}>

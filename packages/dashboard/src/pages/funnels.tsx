@@ -3,6 +3,7 @@
  * conversion from the start and from the step before, drop-off and median time from the step before.
  */
 import { useApi } from '../api.ts';
+import { InputField, withoutSpaces } from '../components/field.tsx';
 import { Panel } from '../components/stat.tsx';
 import { Async } from '../components/states.tsx';
 import { NumCell, numeric, Table } from '../components/table.tsx';
@@ -51,36 +52,24 @@ export default function Funnels({ range, search }: PageProps) {
           ))}
         </div>
         {kind.id === 'custom' && (
-          <label className="wide">
-            Steps (event names, comma-separated)
-            <input
-              defaultValue={steps}
-              placeholder="signup,first_login,first_action"
-              data-testid="funnel-steps"
-              onKeyDown={(e) => {
-                if (e.key === 'Enter') setSearchParams({ steps: e.currentTarget.value.replace(/\s+/g, '') });
-              }}
-              onBlur={(e) => setSearchParams({ steps: e.currentTarget.value.replace(/\s+/g, '') })}
-            />
-          </label>
+          <InputField
+            label="Steps (event names, comma-separated)"
+            className="wide"
+            param="steps"
+            value={steps}
+            placeholder="signup,first_login,first_action"
+            testId="funnel-steps"
+            clean={withoutSpaces}
+            commitOnEnter
+          />
         )}
-        <label>
-          Window (hours)
-          <input
-            type="number"
-            min={1}
-            defaultValue={windowHours}
-            onBlur={(e) => setSearchParams({ windowHours: e.currentTarget.value })}
-          />
-        </label>
-        <label>
-          Breakdown by property
-          <input
-            defaultValue={breakdown}
-            placeholder="e.g. plan"
-            onBlur={(e) => setSearchParams({ breakdown: e.currentTarget.value.trim() })}
-          />
-        </label>
+        <InputField label="Window (hours)" param="windowHours" value={windowHours} type="number" min={1} />
+        <InputField
+          label="Breakdown by property"
+          param="breakdown"
+          value={breakdown}
+          placeholder="e.g. plan"
+        />
       </div>
       {!ready ? (
         <p className="hint">

@@ -6,12 +6,12 @@ import { SankeyChart } from 'echarts/charts';
 import { use } from 'echarts/core';
 import { useApi } from '../api.ts';
 import { Chart, type ChartOption } from '../components/chart.tsx';
+import { InputField, SelectField } from '../components/field.tsx';
 import { Panel, Stat } from '../components/stat.tsx';
 import { Async } from '../components/states.tsx';
 import { NumCell, numeric, Table } from '../components/table.tsx';
 import { formatCount } from '../format.ts';
 import type { PageProps } from '../page-props.ts';
-import { setSearchParams } from '../router.tsx';
 import type { Paths as PathsAnswer } from '../types.ts';
 
 use([SankeyChart]);
@@ -32,32 +32,16 @@ export default function Paths({ range, search }: PageProps) {
   return (
     <div className="page">
       <div className="toolbar">
-        <label>
-          Anchor event
-          <input
-            defaultValue={event}
-            data-testid="paths-event"
-            onKeyDown={(e) => {
-              if (e.key === 'Enter') setSearchParams({ event: e.currentTarget.value.trim() });
-            }}
-            onBlur={(e) => setSearchParams({ event: e.currentTarget.value.trim() })}
-          />
-        </label>
-        <label>
-          Direction
-          <select value={direction} onChange={(e) => setSearchParams({ direction: e.target.value })}>
-            <option value="after">after the event</option>
-            <option value="before">before the event</option>
-          </select>
-        </label>
-        <label>
-          Steps
-          <select value={depth} onChange={(e) => setSearchParams({ depth: e.target.value })}>
-            {[1, 2, 3, 4, 5, 6].map((n) => (
-              <option key={n}>{n}</option>
-            ))}
-          </select>
-        </label>
+        <InputField label="Anchor event" param="event" value={event} testId="paths-event" commitOnEnter />
+        <SelectField label="Direction" param="direction" value={direction}>
+          <option value="after">after the event</option>
+          <option value="before">before the event</option>
+        </SelectField>
+        <SelectField label="Steps" param="depth" value={depth}>
+          {[1, 2, 3, 4, 5, 6].map((n) => (
+            <option key={n}>{n}</option>
+          ))}
+        </SelectField>
       </div>
       <Async
         loaded={paths}

@@ -3,12 +3,12 @@
  * (darker is more), optionally split by a property of the signup such as the plan.
  */
 import { useApi } from '../api.ts';
+import { InputField, SelectField, withoutSpaces } from '../components/field.tsx';
 import { Panel } from '../components/stat.tsx';
 import { Async } from '../components/states.tsx';
 import { NumCell, numeric, Table } from '../components/table.tsx';
 import { formatCount, formatPercent } from '../format.ts';
 import type { PageProps } from '../page-props.ts';
-import { setSearchParams } from '../router.tsx';
 import type { Retention as RetentionAnswer } from '../types.ts';
 
 export default function Retention({ range, search }: PageProps) {
@@ -25,29 +25,18 @@ export default function Retention({ range, search }: PageProps) {
   return (
     <div className="page">
       <div className="toolbar">
-        <label>
-          Cohort event
-          <input
-            defaultValue={cohortEvent}
-            placeholder="signup"
-            onBlur={(e) => setSearchParams({ cohortEvent: e.currentTarget.value.trim() })}
-          />
-        </label>
-        <label>
-          Weeks
-          <input
-            defaultValue={weeks}
-            placeholder="1,2,4,8,12"
-            onBlur={(e) => setSearchParams({ weeks: e.currentTarget.value.replace(/\s+/g, '') })}
-          />
-        </label>
-        <label>
-          Segment by
-          <select value={segmentBy} onChange={(e) => setSearchParams({ segmentBy: e.target.value })}>
-            <option value="">(none)</option>
-            <option value="plan">plan</option>
-          </select>
-        </label>
+        <InputField label="Cohort event" param="cohortEvent" value={cohortEvent} placeholder="signup" />
+        <InputField
+          label="Weeks"
+          param="weeks"
+          value={weeks}
+          placeholder="1,2,4,8,12"
+          clean={withoutSpaces}
+        />
+        <SelectField label="Segment by" param="segmentBy" value={segmentBy}>
+          <option value="">(none)</option>
+          <option value="plan">plan</option>
+        </SelectField>
       </div>
       <Async
         loaded={retention}

@@ -4,6 +4,7 @@
  */
 import { useApi } from '../api.ts';
 import { Chart, type ChartOption } from '../components/chart.tsx';
+import { InputField, SelectField } from '../components/field.tsx';
 import { Panel, Stat } from '../components/stat.tsx';
 import { Async, Empty } from '../components/states.tsx';
 import { NumCell, numeric, Table } from '../components/table.tsx';
@@ -35,42 +36,28 @@ export default function Trends({ range, search }: PageProps) {
   return (
     <div className="page">
       <div className="toolbar">
-        <label>
-          Event
-          <select
-            value={event ?? ''}
-            onChange={(e) => setSearchParams({ event: e.target.value })}
-            data-testid="trend-event"
-          >
-            {event && !names.data?.events.some((n) => n.name === event) && (
-              <option value={event}>{event}</option>
-            )}
-            {names.data?.events.map((n) => (
-              <option key={n.name} value={n.name}>
-                {n.name} ({formatCount(n.count)})
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Interval
-          <select value={interval} onChange={(e) => setSearchParams({ interval: e.target.value })}>
-            {intervals.map((i) => (
-              <option key={i}>{i}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Breakdown by property
-          <input
-            defaultValue={breakdown}
-            placeholder="e.g. plan"
-            onKeyDown={(e) => {
-              if (e.key === 'Enter') setSearchParams({ breakdown: e.currentTarget.value.trim() });
-            }}
-            onBlur={(e) => setSearchParams({ breakdown: e.currentTarget.value.trim() })}
-          />
-        </label>
+        <SelectField label="Event" param="event" value={event ?? ''} testId="trend-event">
+          {event && !names.data?.events.some((n) => n.name === event) && (
+            <option value={event}>{event}</option>
+          )}
+          {names.data?.events.map((n) => (
+            <option key={n.name} value={n.name}>
+              {n.name} ({formatCount(n.count)})
+            </option>
+          ))}
+        </SelectField>
+        <SelectField label="Interval" param="interval" value={interval}>
+          {intervals.map((i) => (
+            <option key={i}>{i}</option>
+          ))}
+        </SelectField>
+        <InputField
+          label="Breakdown by property"
+          param="breakdown"
+          value={breakdown}
+          placeholder="e.g. plan"
+          commitOnEnter
+        />
         <label className="check">
           <input
             type="checkbox"
