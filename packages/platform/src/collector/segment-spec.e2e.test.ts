@@ -15,9 +15,8 @@ import {
   storedEvents,
 } from '../testing/e2e-checks.ts';
 import type { TestPlatform } from '../testing/test-platform.ts';
+import { macChrome, segmentExamples } from './segment-examples.ts';
 
-const macChrome =
-  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_12_5) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/59.0.3071.115 Safari/537.36';
 const macChromeDevice = {
   browser: 'Chrome',
   browserVersion: '59.0.3071.115',
@@ -36,117 +35,18 @@ function corrected(timestamp: string, sentAt: string, receivedAt: string): strin
 
 /** The spec's examples, each with a fresh message id so that no test's call is another's retry. */
 const examples = {
-  identify: () => ({
-    anonymousId: '507f191e810c19729de860ea',
-    channel: 'browser',
-    context: { ip: '8.8.8.8', userAgent: macChrome },
-    integrations: { All: false, Mixpanel: true, Salesforce: true },
-    messageId: randomUUID(),
-    receivedAt: '2015-02-23T22:28:55.387Z',
-    sentAt: '2015-02-23T22:28:55.111Z',
-    timestamp: '2015-02-23T22:28:55.111Z',
-    traits: {
-      name: 'Peter Gibbons',
-      email: 'peter@example.com',
-      plan: 'premium',
-      logins: 5,
-      address: { street: '6th St', city: 'San Francisco', state: 'CA', postalCode: '94103', country: 'USA' },
-    },
-    type: 'identify',
-    userId: '97980cfea0067',
-    version: '1.1',
-  }),
-  track: () => ({
-    anonymousId: '23adfd82-aa0f-45a7-a756-24f2a7a4c895',
-    context: {
-      library: { name: 'analytics.js', version: '2.11.1' },
-      page: {
-        path: '/academy/',
-        referrer: '',
-        search: '',
-        title: 'Analytics Academy',
-        url: 'https://segment.com/academy/',
-      },
-      userAgent: macChrome,
-      ip: '108.0.78.21',
-    },
-    event: 'Course Clicked',
-    integrations: {},
-    messageId: `ajs-${randomUUID().replaceAll('-', '')}`,
-    properties: { title: 'Intro to Analytics' },
-    receivedAt: '2015-12-12T19:11:01.266Z',
-    sentAt: '2015-12-12T19:11:01.169Z',
-    timestamp: '2015-12-12T19:11:01.249Z',
-    type: 'track',
-    userId: 'AiUGstSDIg',
-    originalTimestamp: '2015-12-12T19:11:01.152Z',
-  }),
-  page: () => ({
-    anonymousId: '507f191e810c19729de860ea',
-    channel: 'browser',
-    context: { ip: '8.8.8.8', userAgent: macChrome },
-    integrations: { All: true, Mixpanel: false, Salesforce: false },
-    messageId: randomUUID(),
-    name: 'Home',
-    properties: { title: 'Welcome | Initech', url: 'http://www.example.com' },
-    receivedAt: '2015-02-23T22:28:55.387Z',
-    sentAt: '2015-02-23T22:28:55.111Z',
-    timestamp: '2015-02-23T22:28:55.111Z',
-    type: 'page',
-    userId: '97980cfea0067',
-    version: '1.1',
-  }),
-  screen: () => ({
-    anonymousId: '3a12eab0-bca7-11e4-8dfc-aa07a5b093db',
-    channel: 'mobile',
-    context: { ip: '8.8.8.8' },
-    integrations: { All: true, Mixpanel: false, Salesforce: false },
-    messageId: randomUUID(),
-    name: 'Home',
-    properties: { 'Feed Type': 'private' },
-    receivedAt: '2015-02-23T22:28:55.387Z',
-    sentAt: '2015-02-23T22:28:55.111Z',
-    timestamp: '2015-02-23T22:28:55.111Z',
-    type: 'screen',
-    userId: '97980cfea0067',
-    version: '1.1',
-  }),
-  group: () => ({
-    anonymousId: '507f191e810c19729de860ea',
-    channel: 'browser',
-    context: { ip: '8.8.8.8', userAgent: macChrome },
-    groupId: '0e8c78ea9d97a7b8185e8632',
-    integrations: { All: true, Mixpanel: false, Salesforce: false },
-    messageId: randomUUID(),
-    receivedAt: '2015-02-23T22:28:55.387Z',
-    sentAt: '2015-02-23T22:28:55.111Z',
-    timestamp: '2015-02-23T22:28:55.111Z',
-    traits: {
-      name: 'Initech',
-      industry: 'Technology',
-      employees: 329,
-      plan: 'enterprise',
-      'total billed': 830,
-    },
-    type: 'group',
-    userId: '97980cfea0067',
-    version: '1.1',
-  }),
-  alias: () => ({
-    anonymousId: '507f191e810c19729de860ea',
-    channel: 'browser',
-    context: { ip: '8.8.8.8', userAgent: macChrome },
-    integrations: { All: true, Mixpanel: false, Salesforce: false },
-    messageId: randomUUID(),
-    previousId: '39239-239239-239239-23923',
-    receivedAt: '2015-02-23T22:28:55.387Z',
-    sentAt: '2015-02-23T22:28:55.111Z',
-    timestamp: '2015-02-23T22:28:55.111Z',
-    type: 'alias',
-    userId: '507f191e81',
-    version: '1.1',
-  }),
+  identify: withFreshId(segmentExamples.identify),
+  // analytics.js's kind of id: not a UUID.
+  track: withFreshId(segmentExamples.track, () => `ajs-${randomUUID().replaceAll('-', '')}`),
+  page: withFreshId(segmentExamples.page),
+  screen: withFreshId(segmentExamples.screen),
+  group: withFreshId(segmentExamples.group),
+  alias: withFreshId(segmentExamples.alias),
 };
+
+function withFreshId<Call extends object>(example: () => Call, messageId: () => string = randomUUID) {
+  return () => ({ ...example(), messageId: messageId() });
+}
 
 /** What the default PII policy stores for an email: its keyed pseudonym. */
 const pseudonym = expect.stringMatching(/^ps_[A-Za-z0-9_-]{22}$/);

@@ -2,6 +2,7 @@ import { isValidEnvelope } from '@deepref/schema';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DeeprefError } from '../errors.ts';
+import { segmentExamples } from './segment-examples.ts';
 import {
   eventIdOf,
   jsonBytesBound,
@@ -35,35 +36,21 @@ function only(results: WireResult[]): WireResult {
   return results[0]!;
 }
 
-// The examples of the Segment spec (segment.com/docs/connections/spec), as the libraries send them.
+// The examples of the Segment spec (segment.com/docs/connections/spec), as the libraries send them, with a
+// shorter user agent: the mapper passes the context on as it is.
 const segmentContext = { ip: '8.8.8.8', userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_12_5)' };
+
+/** One of the spec's example calls, with the context above. */
+function withSegmentContext<Call extends object>(call: Call) {
+  return { ...call, context: segmentContext };
+}
 
 describe('Segment single calls', () => {
   it('maps a track call; a non-UUID messageId becomes a stable name-based id', () => {
+    const example = segmentExamples.track();
     const track = {
-      anonymousId: '23adfd82-aa0f-45a7-a756-24f2a7a4c895',
-      context: {
-        library: { name: 'analytics.js', version: '2.11.1' },
-        page: {
-          path: '/academy/',
-          referrer: '',
-          search: '',
-          title: 'Analytics Academy',
-          url: 'https://segment.com/academy/',
-        },
-        userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_10_5)',
-        ip: '108.0.78.21',
-      },
-      event: 'Course Clicked',
-      integrations: {},
-      messageId: 'ajs-f8ca1e4de5024d9430b3928bd8ac6b96',
-      properties: { title: 'Intro to Analytics' },
-      receivedAt: '2015-12-12T19:11:01.266Z',
-      sentAt: '2015-12-12T19:11:01.169Z',
-      timestamp: '2015-12-12T19:11:01.249Z',
-      type: 'track',
-      userId: 'AiUGstSDIg',
-      originalTimestamp: '2015-12-12T19:11:01.152Z',
+      ...example,
+      context: { ...example.context, userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_10_5)' },
       writeKey: 'abc123',
     };
     const result = only(mapSegmentBody('track', track, ctx));
@@ -86,32 +73,7 @@ describe('Segment single calls', () => {
   });
 
   it('maps an identify call, keeping a UUID messageId as the event id', () => {
-    const identify = {
-      anonymousId: '507f191e810c19729de860ea',
-      channel: 'browser',
-      context: segmentContext,
-      integrations: { All: false, Mixpanel: true, Salesforce: true },
-      messageId: '022bb90c-bbac-11e4-8dfc-aa07a5b093db',
-      receivedAt: '2015-02-23T22:28:55.387Z',
-      sentAt: '2015-02-23T22:28:55.111Z',
-      timestamp: '2015-02-23T22:28:55.111Z',
-      traits: {
-        name: 'Peter Gibbons',
-        email: 'peter@example.com',
-        plan: 'premium',
-        logins: 5,
-        address: {
-          street: '6th St',
-          city: 'San Francisco',
-          state: 'CA',
-          postalCode: '94103',
-          country: 'USA',
-        },
-      },
-      type: 'identify',
-      userId: '97980cfea0067',
-      version: '1.1',
-    };
+    const identify = withSegmentContext(segmentExamples.identify());
     expect(envelopes(mapSegmentBody('identify', identify, ctx))).toEqual([
       {
         eventId: '022bb90c-bbac-11e4-8dfc-aa07a5b093db',
@@ -130,20 +92,8 @@ describe('Segment single calls', () => {
   });
 
   it('maps a page call onto page_view, keeping its name in the properties', () => {
-    const page = {
-      channel: 'browser',
-      context: segmentContext,
-      integrations: { All: true, Mixpanel: false, Salesforce: false },
-      messageId: '022bb90c-bbac-11e4-8dfc-aa07a5b093db',
-      name: 'Home',
-      properties: { title: 'Welcome | Initech', url: 'http://www.example.com' },
-      receivedAt: '2015-02-23T22:28:55.387Z',
-      sentAt: '2015-02-23T22:28:55.111Z',
-      timestamp: '2015-02-23T22:28:55.111Z',
-      type: 'page',
-      userId: '97980cfea0067',
-      version: '1.1',
-    };
+    // Without an anonymousId: the envelope has the userId alone.
+    const { anonymousId: _anonymousId, ...page } = withSegmentContext(segmentExamples.page());
     expect(envelopes(mapSegmentBody('page', page, ctx))).toEqual([
       {
         eventId: '022bb90c-bbac-11e4-8dfc-aa07a5b093db',
@@ -160,19 +110,13 @@ describe('Segment single calls', () => {
   });
 
   it('maps a screen call onto screen_view', () => {
+    // As a server library sends it.
+    const { anonymousId: _anonymousId, ...mobile } = withSegmentContext(segmentExamples.screen());
     const screen = {
+      ...mobile,
       channel: 'server',
-      context: segmentContext,
       integrations: {},
-      messageId: '022bb90c-bbac-11e4-8dfc-aa07a5b093db',
-      name: 'Home',
       properties: { variation: 'blue signup button' },
-      receivedAt: '2015-02-23T22:28:55.387Z',
-      sentAt: '2015-02-23T22:28:55.111Z',
-      timestamp: '2015-02-23T22:28:55.111Z',
-      type: 'screen',
-      userId: '97980cfea0067',
-      version: '1.1',
     };
     expect(envelopes(mapSegmentBody('screen', screen, ctx))).toEqual([
       {
@@ -191,25 +135,8 @@ describe('Segment single calls', () => {
 
   it('maps a group call', () => {
     const group = {
-      anonymousId: '507f191e810c19729de860ea',
-      channel: 'browser',
-      context: segmentContext,
+      ...withSegmentContext(segmentExamples.group()),
       integrations: { All: true, Mixpanel: false, Salesforce: true },
-      messageId: '022bb90c-bbac-11e4-8dfc-aa07a5b093db',
-      receivedAt: '2015-02-23T22:28:55.387Z',
-      sentAt: '2015-02-23T22:28:55.111Z',
-      timestamp: '2015-02-23T22:28:55.111Z',
-      traits: {
-        name: 'Initech',
-        industry: 'Technology',
-        employees: 329,
-        plan: 'enterprise',
-        'total billed': 830,
-      },
-      type: 'group',
-      userId: '97980cfea0067',
-      groupId: '0e8c78ea9d97a7b8185e8632',
-      version: '1.1',
     };
     expect(envelopes(mapSegmentBody('group', group, ctx))).toEqual([
       {
@@ -231,18 +158,8 @@ describe('Segment single calls', () => {
 
   it('maps an alias call', () => {
     const alias = {
-      anonymousId: '507f191e810c19729de860ea',
-      channel: 'browser',
-      context: segmentContext,
+      ...withSegmentContext(segmentExamples.alias()),
       integrations: { All: true, Mixpanel: false, Salesforce: true },
-      messageId: '022bb90c-bbac-11e4-8dfc-aa07a5b093db',
-      previousId: '39239-239239-239239-23923',
-      receivedAt: '2015-02-23T22:28:55.387Z',
-      sentAt: '2015-02-23T22:28:55.111Z',
-      timestamp: '2015-02-23T22:28:55.111Z',
-      type: 'alias',
-      userId: '507f191e81',
-      version: '1.1',
     };
     expect(envelopes(mapSegmentBody('alias', alias, ctx))).toEqual([
       {
@@ -742,16 +659,35 @@ describe('fast paths against the straightforward code', () => {
       fc.property(timeText, timeText, (timestamp, sentAt) => {
         const [result] = mapReferenceBody([{ eventName: 'e', userId: 'u', timestamp, sentAt }], ctx);
         const expected = isoTimeByDate(timestamp);
-        if (expected === undefined) {
+        const expectedSent = isoTimeByDate(sentAt);
+        // A time that lands outside years 0000-9999 in UTC (9999-12-31T23:00-0130) is read as `Date` writes it,
+        // `+010000-…`, which the envelope's date-time format refuses: the item is a dead letter, as it always was.
+        const expanded = (time: string | undefined) => time !== undefined && /^[+-]/.test(time);
+        if (expected === undefined || expanded(expected) || expanded(expectedSent)) {
           expect(result?.ok).toBe(false);
           return;
         }
         if (!result?.ok) throw new Error(`expected an envelope for ${String(timestamp)}`);
         expect(result.envelope.timestamp).toBe(expected);
-        expect(result.envelope.sentAt).toBe(isoTimeByDate(sentAt));
+        expect(result.envelope.sentAt).toBe(expectedSent);
       }),
       { numRuns: 10_000 },
     );
+  });
+
+  it('refuses a sentAt that lands past year 9999 in UTC, as the Date-based code did', () => {
+    const [result] = mapReferenceBody(
+      [
+        {
+          eventName: 'e',
+          userId: 'u',
+          timestamp: '1970-01-01T00:00:00.000Z',
+          sentAt: '9999-12-31T22:30:00.000-0130',
+        },
+      ],
+      ctx,
+    );
+    expect(result?.ok).toBe(false);
   });
 
   it('tells a UUID as the regex did, whatever the case or the character out of place', () => {
