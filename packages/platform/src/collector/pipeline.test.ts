@@ -36,15 +36,21 @@ function dropping(name: string, drop: string[], seen: string[][]): EdgeStage {
 describe('edge stages', () => {
   const body = ['a', 'b', 'c', 'd'].map((eventName) => ({ eventName, userId: 'u', properties: {} }));
 
-  it('run in order; a dropped event reaches no later stage and no log, and results keep the request order', async () => {
+  /** A pipeline with the two dropping stages, what they saw and what reached the log. */
+  function withStages(first: string[], second: string[]) {
     const appended: AppendBatch[] = [];
     const seen: string[][] = [];
     const pipeline = createIngestPipeline({
       log: stubLog(appended),
       config: defaultIngestConfig,
       metrics: createMetrics(),
-      edgeStages: [dropping('first', ['b'], seen), dropping('second', ['d'], seen)],
+      edgeStages: [dropping('first', first, seen), dropping('second', second, seen)],
     });
+    return { pipeline, appended, seen };
+  }
+
+  it('run in order; a dropped event reaches no later stage and no log, and results keep the request order', async () => {
+    const { pipeline, appended, seen } = withStages(['b'], ['d']);
     const items = pipeline.map({ kind: 'reference' }, [...body, 'not an event'], context);
     const results = await pipeline.store(items, context);
 
@@ -69,14 +75,7 @@ describe('edge stages', () => {
   });
 
   it('stops once every event is dropped, and appends nothing', async () => {
-    const appended: AppendBatch[] = [];
-    const seen: string[][] = [];
-    const pipeline = createIngestPipeline({
-      log: stubLog(appended),
-      config: defaultIngestConfig,
-      metrics: createMetrics(),
-      edgeStages: [dropping('first', ['a', 'b', 'c', 'd'], seen), dropping('second', [], seen)],
-    });
+    const { pipeline, appended, seen } = withStages(['a', 'b', 'c', 'd'], []);
     const results = await pipeline.store(pipeline.map({ kind: 'reference' }, body, context), context);
     expect(seen).toHaveLength(1);
     expect(appended).toHaveLength(0);

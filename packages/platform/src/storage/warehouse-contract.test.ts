@@ -6,19 +6,10 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { LogRecord } from '../bus/event-log.ts';
-import { DeeprefError } from '../errors.ts';
+import { rejection } from '../testing/rejection.ts';
 import { describeEachWarehouse, type OpenedWarehouse } from '../testing/warehouses.ts';
 import { logRecords, storedEvent } from './test-events.ts';
 import type { Warehouse } from './warehouse.ts';
-
-async function rejection(promise: Promise<unknown>): Promise<DeeprefError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  if (!(error instanceof DeeprefError)) throw new Error(`expected a DeeprefError, got ${String(error)}`);
-  return error;
-}
 
 /** Each engine's spelling of the event columns' types, as information_schema reports them. */
 const columnTypes = {

@@ -561,14 +561,7 @@ class PaneWindows implements Strategy {
       slot = pane.open(key, this.fieldsOf?.(key, input));
       this.#opened(key, pane, slot);
     }
-    this.#layout.add(
-      pane.nums,
-      slot * this.#layout.width,
-      pane.objs,
-      slot * this.#layout.objects,
-      input,
-      time,
-    );
+    this.#addAt(pane, slot, input, time);
   }
 
   /** `add` for a group of two or more values. */
@@ -580,14 +573,13 @@ class PaneWindows implements Strategy {
       slot = pane.openParts(parts);
       if (pane.keys.length > groups) this.#opened(pane.keys[slot]!, pane, slot);
     }
-    this.#layout.add(
-      pane.nums,
-      slot * this.#layout.width,
-      pane.objs,
-      slot * this.#layout.objects,
-      input,
-      time,
-    );
+    this.#addAt(pane, slot, input, time);
+  }
+
+  /** Folds `input` into the accumulators of group `slot` of `pane`. */
+  #addAt(pane: Pane, slot: number, input: Input, time: number): void {
+    const layout = this.#layout;
+    layout.add(pane.nums, slot * layout.width, pane.objs, slot * layout.objects, input, time);
   }
 
   /** Registers a new group of the last pane with every window holding the pane. */

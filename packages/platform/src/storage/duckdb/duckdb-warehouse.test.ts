@@ -10,7 +10,7 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LogRecord, RawLogRecord } from '../../bus/event-log.ts';
-import { DeeprefError } from '../../errors.ts';
+import { rejection } from '../../testing/rejection.ts';
 import { logRecords } from '../test-events.ts';
 import { type DuckdbWarehouse, openDuckdbWarehouse } from './duckdb-warehouse.ts';
 
@@ -26,15 +26,6 @@ afterEach(async () => {
   await warehouse.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
-
-async function rejection(promise: Promise<unknown>): Promise<DeeprefError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  if (!(error instanceof DeeprefError)) throw new Error(`expected a DeeprefError, got ${String(error)}`);
-  return error;
-}
 
 describe('DuckdbWarehouse across a crash', () => {
   it('holds exactly the loads that finished when its process was killed mid-load', async () => {

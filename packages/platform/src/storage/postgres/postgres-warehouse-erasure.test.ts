@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { DeeprefError } from '../../errors.ts';
+import { rejection } from '../../testing/rejection.ts';
 import { describeWithService } from '../../testing/services.ts';
 import {
   type OpenedWarehouse,
@@ -37,15 +37,6 @@ const records = logRecords(1, 100).map((record) => {
     },
   };
 });
-
-async function rejection(promise: Promise<unknown>): Promise<DeeprefError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  if (!(error instanceof DeeprefError)) throw new Error(`expected a DeeprefError, got ${String(error)}`);
-  return error;
-}
 
 describeWithService(postgresReachability, 'PostgresWarehouse.eraseRows', () => {
   let opened: OpenedWarehouse | undefined;

@@ -4,7 +4,7 @@
  * hold, several loaders at once, and its read-only locks. The shared behaviour is in `../warehouse-contract.test.ts`.
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { DeeprefError } from '../../errors.ts';
+import { rejection } from '../../testing/rejection.ts';
 import { describeWithService } from '../../testing/services.ts';
 import {
   type OpenedWarehouse,
@@ -17,15 +17,6 @@ import type { Warehouse } from '../warehouse.ts';
 import { leadingKeyword, openPostgresWarehouse } from './postgres-warehouse.ts';
 
 const postgres = warehousesUnderTest().find((engine) => engine.name === 'postgres')!;
-
-async function rejection(promise: Promise<unknown>): Promise<DeeprefError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  if (!(error instanceof DeeprefError)) throw new Error(`expected a DeeprefError, got ${String(error)}`);
-  return error;
-}
 
 it('finds the first keyword past comments', () => {
   expect(leadingKeyword('  -- a\n /* b /* nested */ c */ select 1')).toBe('SELECT');
