@@ -894,6 +894,12 @@ class SessionWindows implements Strategy {
     return Math.min(session.last + this.timeout, sessionCutoff(session.start, this.maxDuration));
   }
 
+  /** Emits the key's open session as a finished window and forgets it. */
+  #closeOpen(key: string, state: SessionKey, open: OpenSession, out: Out): void {
+    out(key, state.fields, resultsOf(open.accs, this.#results), open.start, this.#closesAt(open));
+    state.open = undefined;
+  }
+
   add(key: string, input: Input, time: number): void {
     let state = this.#keys.get(key);
     if (!state) {
@@ -911,14 +917,7 @@ class SessionWindows implements Strategy {
         const item = state.items[n]!;
         if (!(item.t < watermark)) break;
         if (state.open && item.t > this.#closesAt(state.open)) {
-          out(
-            key,
-            state.fields,
-            resultsOf(state.open.accs, this.#results),
-            state.open.start,
-            this.#closesAt(state.open),
-          );
-          state.open = undefined;
+          this.#closeOpen(key, state, state.open, out);
         }
         state.open ??= { start: item.t, last: item.t, accs: freshAccs(this.specs) };
         state.open.last = item.t;
@@ -927,14 +926,7 @@ class SessionWindows implements Strategy {
       }
       if (n > 0) state.items.splice(0, n);
       if (state.open && this.#closesAt(state.open) < watermark) {
-        out(
-          key,
-          state.fields,
-          resultsOf(state.open.accs, this.#results),
-          state.open.start,
-          this.#closesAt(state.open),
-        );
-        state.open = undefined;
+        this.#closeOpen(key, state, state.open, out);
       }
       if (!state.open && state.items.length === 0) this.#keys.delete(key);
     }

@@ -160,27 +160,31 @@ class SqliteLogReader implements SqliteEventLogReader {
   }
 
   async read(after: number, limit: number, partition?: number): Promise<LogRecord[]> {
+    return this.rows(after, limit, partition, (offset, body) => ({
+      offset,
+      event: JSON.parse(body) as StoredEvent,
+    }));
+  }
+
+  async readRaw(after: number, limit: number, partition?: number): Promise<RawLogRecord[]> {
+    return this.rows(after, limit, partition, (offset, body) => ({ offset, body }));
+  }
+
+  /** The stored events after `after`, each made into a record by `record`. */
+  private rows<R>(
+    after: number,
+    limit: number,
+    partition: number | undefined,
+    record: (offset: number, body: string) => R,
+  ): R[] {
     checkPartition(partition, this.partitions);
     const rows = this.readStatement.all(after, limit);
-    const records: LogRecord[] = new Array(rows.length);
+    const records: R[] = new Array(rows.length);
     let n = 0;
     for (let i = 0; i < rows.length; i++) {
       const [offset, body] = rows[i]!;
       // An empty body is an erased subject's event kept only to hold the newest offset (sqlite-subject-erasure.ts).
-      if (body !== '') records[n++] = { offset, event: JSON.parse(body) as StoredEvent };
-    }
-    records.length = n;
-    return records;
-  }
-
-  async readRaw(after: number, limit: number, partition?: number): Promise<RawLogRecord[]> {
-    checkPartition(partition, this.partitions);
-    const rows = this.readStatement.all(after, limit);
-    const records: RawLogRecord[] = new Array(rows.length);
-    let n = 0;
-    for (let i = 0; i < rows.length; i++) {
-      const [offset, body] = rows[i]!;
-      if (body !== '') records[n++] = { offset, body }; // '' is an erased event, as in `read`
+      if (body !== '') records[n++] = record(offset, body);
     }
     records.length = n;
     return records;
