@@ -3,7 +3,7 @@ import { createElement as h, type ReactElement, type ReactNode } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { setSearchParams } from '../router.tsx';
-import { InputField, SelectField, withoutSpaces } from './field.tsx';
+import { BreakdownField, InputField, SelectField, withoutSpaces } from './field.tsx';
 
 // The fields write the query string through the router; here we only record what they would write.
 vi.mock('../router.tsx', () => ({ setSearchParams: vi.fn() }));
@@ -118,6 +118,14 @@ describe('a toolbar field', () => {
       [{ steps: 'signup,first_login' }],
       [{ steps: 'signup,first_login' }],
     ]);
+  });
+
+  it('commits the breakdown, trimmed, on Enter as on leaving the field', () => {
+    const label = BreakdownField({ value: '' }) as ReactElement<Parameters<typeof InputField>[0]>;
+    const breakdown = inputOf(label.props);
+    breakdown.onKeyDown!({ key: 'Enter', ...typed(' plan ') });
+    breakdown.onBlur(typed('plan'));
+    expect(written.mock.calls).toEqual([[{ breakdown: 'plan' }], [{ breakdown: 'plan' }]]);
   });
 
   it('commits the chosen option to its parameter as soon as it changes', () => {

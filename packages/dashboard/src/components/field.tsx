@@ -66,6 +66,22 @@ export function InputField({
   );
 }
 
+/**
+ * The "Breakdown by property" field of the pages that split their figures by an event property (trends, funnels):
+ * one component, so that it behaves the same on each, committing on Enter as well as on leaving it.
+ */
+export function BreakdownField({ value }: { value: string }) {
+  return (
+    <InputField
+      label="Breakdown by property"
+      param="breakdown"
+      value={value}
+      placeholder="e.g. plan"
+      commitOnEnter
+    />
+  );
+}
+
 /** A select whose chosen option is the parameter `param`, committed as soon as it changes. */
 export function SelectField({
   label,

@@ -3,7 +3,7 @@
  * conversion from the start and from the step before, drop-off and median time from the step before.
  */
 import { useApi } from '../api.ts';
-import { InputField, withoutSpaces } from '../components/field.tsx';
+import { BreakdownField, InputField, withoutSpaces } from '../components/field.tsx';
 import { Panel } from '../components/stat.tsx';
 import { Async } from '../components/states.tsx';
 import { NumCell, numeric, Table } from '../components/table.tsx';
@@ -64,12 +64,7 @@ export default function Funnels({ range, search }: PageProps) {
           />
         )}
         <InputField label="Window (hours)" param="windowHours" value={windowHours} type="number" min={1} />
-        <InputField
-          label="Breakdown by property"
-          param="breakdown"
-          value={breakdown}
-          placeholder="e.g. plan"
-        />
+        <BreakdownField value={breakdown} />
       </div>
       {!ready ? (
         <p className="hint">

@@ -4,7 +4,7 @@
  */
 import { useApi } from '../api.ts';
 import { Chart, type ChartOption } from '../components/chart.tsx';
-import { InputField, SelectField } from '../components/field.tsx';
+import { BreakdownField, SelectField } from '../components/field.tsx';
 import { Panel, Stat } from '../components/stat.tsx';
 import { Async, Empty } from '../components/states.tsx';
 import { NumCell, numeric, Table } from '../components/table.tsx';
@@ -51,13 +51,7 @@ export default function Trends({ range, search }: PageProps) {
             <option key={i}>{i}</option>
           ))}
         </SelectField>
-        <InputField
-          label="Breakdown by property"
-          param="breakdown"
-          value={breakdown}
-          placeholder="e.g. plan"
-          commitOnEnter
-        />
+        <BreakdownField value={breakdown} />
         <label className="check">
           <input
             type="checkbox"

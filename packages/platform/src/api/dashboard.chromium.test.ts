@@ -311,6 +311,50 @@ describe.skipIf(!runChromiumTests)('the dashboard in Chromium', () => {
       }
     });
 
+    it('trends and funnels: the breakdown field commits on Enter, and the figures split as the API splits them', async () => {
+      /** Types `property` into the page's breakdown field and presses Enter, leaving the focus where it is. */
+      async function breakDownBy(property: string): Promise<void> {
+        const field = page.getByLabel('Breakdown by property');
+        await field.fill(property);
+        await field.press('Enter');
+        await page.waitForURL(new RegExp(`[?&]breakdown=${property}(&|$)`), { timeout: 10_000 });
+        expect(await field.evaluate((input) => input === document.activeElement)).toBe(true);
+      }
+
+      await open(`/trends?${range}&event=page_view&interval=day`);
+      await breakDownBy('path');
+      const split = await api('/trends', {
+        event: 'page_view',
+        from,
+        to,
+        interval: 'day',
+        breakdown: 'path',
+      });
+      expect(split.series.length).toBeGreaterThan(1);
+      const rows = page.getByTestId('trend-series').locator('tbody tr');
+      await until('a row per breakdown value', async () => (await rows.count()) === split.series.length);
+      await settled();
+      expect(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-series')))).toEqual(
+        split.series.map((series: { breakdownValue: string | null }) => series.breakdownValue ?? '(none)'),
+      );
+
+      await open(`/funnels?${range}&funnel=onboarding`);
+      await breakDownBy('plan');
+      const funnel = await api('/funnels/onboarding', { from, to, windowHours: 336, breakdown: 'plan' });
+      expect(funnel.breakdowns.length).toBeGreaterThan(1);
+      const tables = page.getByTestId('funnel-steps-table');
+      await until(
+        'a funnel per breakdown value',
+        async () => (await tables.count()) === funnel.breakdowns.length,
+      );
+      await settled();
+      for (const [i, breakdown] of funnel.breakdowns.entries()) {
+        expect(await tables.nth(i).getByTestId('step-count').allTextContents()).toEqual(
+          breakdown.steps.map((step: { count: number }) => formatCount(step.count)),
+        );
+      }
+    });
+
     it('retention: every cohort and week equals the API', async () => {
       await open(`/retention?${range}`);
       const answer = await api('/retention', { from, to });

@@ -196,6 +196,40 @@ describeEachWarehouse('Warehouse contract', (engine) => {
     ]);
   });
 
+  it('stores times at the ends of years 0000 to 9999 as the same instants, 29 February of year 0 included', async () => {
+    // The collector accepts any four-digit year. PostgreSQL has no year 0 (its 1 BC), and its partition of
+    // 9999-12-31 ends in year 10000: each refused such a row, and the loader retried it for ever.
+    const times = [
+      '0000-01-01T00:00:00.000Z',
+      '0000-02-29T12:34:56.789Z',
+      '0000-12-31T23:59:59.999Z',
+      '0001-01-01T00:00:00.000Z',
+      '9999-12-31T23:59:59.999Z',
+    ];
+    await warehouse.load(
+      'warehouse',
+      times.map((time, i) => ({
+        offset: i + 1,
+        event: storedEvent(i + 1, { timestamp: time, originalTimestamp: time, sentAt: time }),
+      })),
+    );
+
+    const stored = await warehouse.query(
+      `SELECT "timestamp", original_timestamp, sent_at, event_date, date_part('epoch', "timestamp")
+       FROM events ORDER BY log_offset`,
+    );
+    // The epoch seconds pin the instant itself, not only its spelling: -62167219200 is 0000-01-01 in ISO 8601.
+    expect(stored.rows).toEqual(
+      times.map((time) => [time, time, time, time.slice(0, 10), Date.parse(time) / 1000]),
+    );
+    expect(Date.parse(times[0]!) / 1000).toBe(-62_167_219_200);
+    const beforeMarch = await warehouse.query('SELECT count(*) FROM events WHERE "timestamp" < $1', [
+      new Date('0000-03-01T00:00:00Z'),
+    ]);
+    expect(beforeMarch.rows).toEqual([[2]]);
+    expect(await warehouse.loadedOffset('warehouse')).toBe(times.length);
+  });
+
   it('keeps rows and offsets across a reopen, and migrates only once', async () => {
     await warehouse.load('warehouse', logRecords(1, 10));
     warehouse = await opened!.reopen();

@@ -10,6 +10,7 @@
 import type pg from 'pg';
 import type { LogRecord } from '../../bus/event-log.ts';
 import { type EventColumnType, type EventRowValue, eventColumns, eventRow } from '../event-columns.ts';
+import { dateFromPostgres } from './postgres-results.ts';
 
 export function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
@@ -50,17 +51,37 @@ export function partitionDay(name: string): string | undefined {
   return match === null ? undefined : `${match[1]}-${match[2]}-${match[3]}`;
 }
 
-function nextDay(day: string): string {
+/**
+ * An ISO 8601 date or time (as `toISOString` writes it, extended years included) in PostgreSQL's input spelling,
+ * the same instant: PostgreSQL has no year 0 and reads no sign, so year 0 (1 BC in the proleptic Gregorian calendar
+ * both use) becomes `0001… BC`, year -1 `0002… BC`, and `+010000` is `10000`. Other text is unchanged.
+ */
+export function postgresTimeText(iso: string): string {
+  const first = iso.charCodeAt(0);
+  // Nearly every time: a four-digit year from 0001 on, read by PostgreSQL as it is.
+  if (first !== 43 /* + */ && first !== 45 /* - */ && !iso.startsWith('0000-')) return iso;
+  const yearEnd = iso.indexOf('-', 1);
+  const year = yearEnd < 0 ? Number.NaN : Number(iso.slice(0, yearEnd));
+  if (!Number.isInteger(year)) return iso;
+  const rest = iso.slice(yearEnd);
+  return year > 0 ? `${year}${rest}` : `${String(1 - year).padStart(4, '0')}${rest} BC`;
+}
+
+/** The midnight ending UTC day `day`, as `toISOString` writes it. */
+function endOfDay(day: string): string {
   const next = new Date(`${day}T00:00:00Z`);
   next.setUTCDate(next.getUTCDate() + 1);
-  return next.toISOString().slice(0, 10);
+  return next.toISOString();
 }
 
 /** The DDL for the partition of `day`; idempotent. */
 export function partitionSql(day: string): string {
   if (!isoDay.test(day)) throw new Error(`No events partition for the day "${day}"`);
+  // The bounds of year 0 are BC, and the day after 9999-12-31 is in year 10000 (`+010000` to `toISOString`).
+  const from = postgresTimeText(`${day}T00:00:00Z`);
+  const to = postgresTimeText(endOfDay(day));
   return `CREATE TABLE IF NOT EXISTS ${partitionName(day)} PARTITION OF events
-    FOR VALUES FROM ('${day} 00:00:00+00') TO ('${nextDay(day)} 00:00:00+00')`;
+    FOR VALUES FROM ('${from}') TO ('${to}')`;
 }
 
 /** The days of the partitions `events` has in the connection's schema. */
@@ -104,16 +125,18 @@ const unstorableJsonEscape = /(?<!\\)((?:\\\\)*)\\u(?:0000|d[89a-f][0-9a-f]{2})/
 
 /**
  * Text PostgreSQL can store: it has no NUL character in text and no NUL or lone surrogate in jsonb, and refusing
- * the row would stop the loader at that record for good; each becomes U+FFFD (the replacement character).
+ * the row would stop the loader at that record for good; each becomes U+FFFD (the replacement character). A time
+ * or date is spelled as PostgreSQL reads it (`postgresTimeText`), for the same reason.
  */
-function storable(value: EventRowValue, json: boolean): EventRowValue {
+function storable(value: EventRowValue, type: EventColumnType): EventRowValue {
   if (typeof value !== 'string') return value;
+  if (type === 'TIMESTAMPTZ' || type === 'DATE') return postgresTimeText(value);
   let text = value.includes('\u0000') ? value.replaceAll('\u0000', '\ufffd') : value;
-  if (json && text.includes('\\u')) text = text.replace(unstorableJsonEscape, '$1\\ufffd');
+  if (type === 'JSON' && text.includes('\\u')) text = text.replace(unstorableJsonEscape, '$1\\ufffd');
   return text;
 }
 
-const isJson = eventColumns.map((c) => c.type === 'JSON');
+const columnTypes = eventColumns.map((c) => c.type);
 
 const insertSql = `INSERT INTO events (${eventColumns.map((c) => quoteIdentifier(c.name)).join(', ')})
   SELECT * FROM unnest(${eventColumns.map((c, i) => `$${i + 1}::${postgresTypes[c.type]}[]`).join(', ')})
@@ -122,20 +145,20 @@ const insertSql = `INSERT INTO events (${eventColumns.map((c) => quoteIdentifier
 /** Rows per INSERT: one statement carries each column as one array parameter. */
 export const insertChunkRows = 5_000;
 
-/** The UTC days of the records' rows (their `event_date`), each once. */
+/** The UTC days (`YYYY-MM-DD`) of rows made by `postgresEventRows` (their `event_date`), each once. */
 export function eventDays(rows: readonly EventRowValue[][]): Set<string> {
   const dateAt = eventColumns.findIndex((c) => c.name === 'event_date');
   const days = new Set<string>();
   for (const row of rows) {
     const day = row[dateAt];
-    if (typeof day === 'string') days.add(day);
+    if (typeof day === 'string') days.add(dateFromPostgres(day));
   }
   return days;
 }
 
 /** The rows for `records`, in `eventColumns` order, with text PostgreSQL can store. */
 export function postgresEventRows(records: readonly LogRecord[]): EventRowValue[][] {
-  return records.map((record) => eventRow(record).map((value, i) => storable(value, isJson[i]!)));
+  return records.map((record) => eventRow(record).map((value, i) => storable(value, columnTypes[i]!)));
 }
 
 /**

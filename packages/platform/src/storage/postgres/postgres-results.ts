@@ -44,19 +44,34 @@ function float(text: string): number | string {
   return Number.isFinite(n) ? n : text;
 }
 
-const timestampText = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?(?:\+00(?::00)?)?$/;
+const timestampText = /^(\d{4,6})(-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?(?:\+00(?::00)?)?( BC)?$/;
+
+/** A proleptic Gregorian year as `toISOString` writes it: four digits from 0 to 9999, else signed six digits. */
+function isoYear(year: number): string {
+  if (year >= 0 && year <= 9999) return String(year).padStart(4, '0');
+  return `${year < 0 ? '-' : '+'}${String(Math.abs(year)).padStart(6, '0')}`;
+}
 
 /**
- * PostgreSQL's text for a timestamp (the session is in UTC, so a timestamptz ends in `+00`) as ISO 8601:
- * `.000Z` when whole seconds, six fraction digits when below a millisecond. Infinities, BC dates and years past
- * 9999 keep PostgreSQL's text.
+ * PostgreSQL's text for a timestamp (the session is in UTC, so a timestamptz ends in `+00`) as ISO 8601, as the
+ * DuckDB adapter gives it: `.000Z` when whole seconds, six fraction digits when below a millisecond; n BC is the
+ * year 1 - n (1 BC is year 0000), and a year past 9999 is signed (`+010000`). Infinities keep PostgreSQL's text.
  */
 export function isoFromPostgresTimestamp(text: string): string {
   const match = timestampText.exec(text);
   if (match === null) return text;
-  const fraction = (match[3] ?? '').padEnd(6, '0');
+  const fraction = (match[4] ?? '').padEnd(6, '0');
   const micros = fraction.slice(3) === '000' ? fraction.slice(0, 3) : fraction;
-  return `${match[1]}T${match[2]}.${micros}Z`;
+  const year = Number(match[1]);
+  return `${isoYear(match[5] === undefined ? year : 1 - year)}${match[2]}T${match[3]}.${micros}Z`;
+}
+
+/**
+ * PostgreSQL's text for a date: a day of 1 BC as year 0000, which is how the row spelled it and how the DuckDB
+ * adapter gives it back. Earlier BC days keep PostgreSQL's text; no stored event falls on them.
+ */
+export function dateFromPostgres(text: string): string {
+  return text.startsWith('0001-') && text.endsWith(' BC') ? `0000${text.slice(4, -3)}` : text;
 }
 
 function arrayOf(transform: (text: string) => unknown): (text: string) => unknown[] {
@@ -67,21 +82,19 @@ function arrayOf(transform: (text: string) => unknown): (text: string) => unknow
   return (text) => parser.create(text, (entry) => (entry === null ? null : transform(entry))).parse();
 }
 
-const identity = (text: string): string => text;
-
 const parsers = new Map<number, (text: string) => unknown>([
   [oid.int8, integer],
   [oid.numeric, numeric],
   [oid.float4, float],
   [oid.float8, float],
-  [oid.date, identity],
+  [oid.date, dateFromPostgres],
   [oid.timestamp, isoFromPostgresTimestamp],
   [oid.timestamptz, isoFromPostgresTimestamp],
   [oid.int8Array, arrayOf(integer)],
   [oid.numericArray, arrayOf(numeric)],
   [oid.float4Array, arrayOf(float)],
   [oid.float8Array, arrayOf(float)],
-  [oid.dateArray, arrayOf(identity)],
+  [oid.dateArray, arrayOf(dateFromPostgres)],
   [oid.timestampArray, arrayOf(isoFromPostgresTimestamp)],
   [oid.timestamptzArray, arrayOf(isoFromPostgresTimestamp)],
 ]);

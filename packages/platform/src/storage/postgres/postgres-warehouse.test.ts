@@ -3,6 +3,7 @@
  * test in a schema of its own: day partitions made on demand, the upsert by event id, text PostgreSQL cannot
  * hold, several loaders at once, and its read-only locks. The shared behaviour is in `../warehouse-contract.test.ts`.
  */
+import fc from 'fast-check';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { rejection } from '../../testing/rejection.ts';
 import { describeWithService } from '../../testing/services.ts';
@@ -157,6 +158,30 @@ describeWithService(postgresReachability, 'PostgresWarehouse', () => {
     expect(row.rows).toEqual([
       ['a\ufffdb', { nul: 'x\ufffdy', lone: 'p\ufffdq', slash: '\\u0000 stays', pair: '😀' }],
     ]);
+  });
+
+  it('binds and reads back every instant PostgreSQL holds as its ISO 8601 text, BC years included', async () => {
+    // From PostgreSQL's first day (4714 BC, ISO year -4713) to a JS Date's last; year 0 is 1 BC to PostgreSQL.
+    const first = Date.parse('-004713-11-24T00:00:00.000Z');
+    const last = 8.64e15;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.integer({ min: first, max: last }),
+          fc.integer({ min: Date.parse('-000001-12-31T00:00:00Z'), max: Date.parse('0001-01-02T00:00:00Z') }),
+          fc.integer({ min: Date.parse('9999-12-30T00:00:00Z'), max: Date.parse('+010000-01-02T00:00:00Z') }),
+        ),
+        async (ms) => {
+          const time = new Date(ms);
+          const result = await warehouse.query(
+            'SELECT CAST($1 AS timestamptz), extract(epoch FROM CAST($1 AS timestamptz)) * 1000',
+            [time],
+          );
+          expect(result.rows).toEqual([[time.toISOString(), ms]]);
+        },
+      ),
+      { numRuns: 300, examples: [[Date.parse('0000-02-29T00:00:00Z')], [first], [last]] },
+    );
   });
 
   it('converts PostgreSQL-only types: numerics, arrays and jsonb', async () => {

@@ -20,6 +20,7 @@ import {
   existingPartitionDays,
   insertEventRows,
   postgresEventRows,
+  postgresTimeText,
   quoteIdentifier,
 } from './postgres-event-rows.ts';
 import { jsonFriendlyTypes, queryResult } from './postgres-results.ts';
@@ -367,7 +368,7 @@ function extendedQuery(text: string): pg.QueryArrayConfig {
 
 function bindable(value: unknown): unknown {
   if (value === undefined) return null;
-  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Date) return postgresTimeText(value.toISOString());
   if (typeof value === 'bigint') return value.toString();
   if (value === null || ['number', 'string', 'boolean'].includes(typeof value)) return value;
   throw new DeeprefError('DEEPREF_QUERY_FAILED', {
