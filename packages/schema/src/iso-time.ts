@@ -160,8 +160,15 @@ export function parseIsoMillis(text: string | undefined): number {
   return days * 86_400_000 + time + ms10 * 10 + ms1;
 }
 
+/**
+ * The instants a stored time can name: the years 0000 to 9999, RFC 3339's four-digit years, which every warehouse
+ * reads. `toISOString` writes any other with a six-digit year (`-000001-…`, `+010000-…`).
+ */
+export const firstStorableMillis = -62_167_219_200_000; // 0000-01-01T00:00:00.000Z
+export const lastStorableMillis = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
+
 /** The first instant `toISOString` writes with a five-digit year (+010000-01-01). */
-const year10000 = 253_402_300_800_000;
+const year10000 = lastStorableMillis + 1;
 
 // `SS.` and `mmmZ` ready made: a time is its minute's prefix and two of these, two string joins.
 const secondsDot = Array.from({ length: 60 }, (_, n) => `${String(n).padStart(2, '0')}.`);

@@ -133,6 +133,18 @@ describe('correctClockSkew', () => {
       '2024-05-01T10:00:00.000Z',
     );
   });
+
+  it('keeps the client time when the corrected one would leave the years 0000 to 9999', () => {
+    // A day of skew either way: the correction would be written -000001-12-31… and +010000-01-01…
+    const late = new Date('2024-05-02T00:00:00Z');
+    const early = new Date('2024-04-30T00:00:00Z');
+    const sentAt = '2024-05-01T00:00:00.000Z';
+    expect(correctClockSkew('0000-01-01T00:00:00.000Z', sentAt, early)).toBe('0000-01-01T00:00:00.000Z');
+    expect(correctClockSkew('9999-12-31T23:00:00.000Z', sentAt, late)).toBe('9999-12-31T23:00:00.000Z');
+    // At the edges, still corrected.
+    expect(correctClockSkew('0000-01-02T00:00:00.000Z', sentAt, early)).toBe('0000-01-01T00:00:00.000Z');
+    expect(correctClockSkew('9999-12-30T23:59:59.999Z', sentAt, late)).toBe('9999-12-31T23:59:59.999Z');
+  });
 });
 
 describe('createEnricher', () => {
@@ -205,13 +217,18 @@ describe('createEnricher', () => {
 });
 
 describe('the Date-free paths against the straightforward code', () => {
-  /** Segment's correction as it was written first: Date.parse, a Date and toISOString for every event. */
+  /**
+   * Segment's correction as it was written first: Date.parse, a Date and toISOString for every event; a corrected
+   * time that toISOString writes with a six-digit year (past 0000 to 9999) keeps the client's.
+   */
   function correctClockSkewByDate(timestamp: string, sentAt: string | undefined, receivedAt: Date): string {
     const event = Date.parse(timestamp);
     const sent = sentAt === undefined ? Number.NaN : Date.parse(sentAt);
     if (Number.isNaN(event) || Number.isNaN(sent)) return timestamp;
     const corrected = new Date(event + (receivedAt.getTime() - sent));
-    return Number.isNaN(corrected.getTime()) ? timestamp : corrected.toISOString();
+    if (Number.isNaN(corrected.getTime())) return timestamp;
+    const iso = corrected.toISOString();
+    return iso.length === 24 ? iso : timestamp;
   }
 
   const instant = fc.oneof(

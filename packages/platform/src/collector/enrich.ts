@@ -9,7 +9,9 @@ import { isIPv4, isIPv6 } from 'node:net';
 import {
   type DeviceInfo,
   type EventEnvelope,
+  firstStorableMillis,
   formatIsoMillis,
+  lastStorableMillis,
   parseIsoMillis,
   type StoredEvent,
 } from '@deepref/schema';
@@ -124,12 +126,10 @@ function parseSentAt(sentAt: string): number {
   return lastSent;
 }
 
-/** The largest time a Date holds (ECMA-262 TimeClip); `new Date` of anything beyond is invalid. */
-const maxTime = 8.64e15;
-
 /**
  * Segment's correction: the client's clock is assumed off by `sentAt − receivedAt`, so the event time moves by
- * `receivedAt − sentAt`. Without `sentAt` (or with an unreadable one) the client's time is kept.
+ * `receivedAt − sentAt`. Without `sentAt` (or with an unreadable one), or when the corrected time would fall outside
+ * the years 0000 to 9999, the client's time is kept.
  */
 export function correctClockSkew(timestamp: string, sentAt: string | undefined, receivedAt: Date): string {
   return correctClockSkewAt(timestamp, sentAt, receivedAt.getTime());
@@ -143,8 +143,10 @@ function correctClockSkewAt(timestamp: string, sentAt: string | undefined, recei
   const event = parseIsoMillis(timestamp);
   if (Number.isNaN(event)) return timestamp;
   const corrected = event + (receivedAtMs - sent);
-  // What `new Date(corrected)` refuses (NaN, or past ±8.64e15: TimeClip) keeps the client's time.
-  return Number.isNaN(corrected) || Math.abs(corrected) > maxTime ? timestamp : formatIsoMillis(corrected);
+  // A correction past the years 0000 to 9999 (or NaN) keeps the client's time: no warehouse would load it.
+  return corrected >= firstStorableMillis && corrected <= lastStorableMillis
+    ? formatIsoMillis(corrected)
+    : timestamp;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

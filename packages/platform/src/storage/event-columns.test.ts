@@ -74,6 +74,13 @@ describe('utcTimestamp', () => {
     expect(utcTimestamp('yesterday')).toBeNull();
     expect(utcTimestamp(undefined)).toBeNull();
   });
+
+  it('gives null for an offset that moves the time past the years 0000 to 9999', () => {
+    // In UTC these are -000001-12-31T23:30:00.000Z and +010000-01-01T00:30:00.000Z, which no warehouse loads.
+    expect(utcTimestamp('0000-01-01T00:30:00+01:00')).toBeNull();
+    expect(utcTimestamp('9999-12-31T23:30:00-01:00')).toBeNull();
+    expect(utcTimestamp('0000-01-01T01:30:00+01:00')).toBe('0000-01-01T00:30:00.000Z');
+  });
   it('keeps a UTC time exactly when its fields name a real instant, as a regex and Date decide it', () => {
     /** The straightforward check: the written form by regex, the ranges by Date (proleptic, year 0 a leap year). */
     function keptByDate(time: string): boolean {

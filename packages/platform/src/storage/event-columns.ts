@@ -80,7 +80,10 @@ export function utcTimestamp(time: string | undefined): string | null {
   const form = utcForm(time);
   if (form !== 'other') return form === 'valid' ? time : null;
   const ms = Date.parse(time);
-  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+  if (Number.isNaN(ms)) return null;
+  const iso = new Date(ms).toISOString();
+  // Past the years 0000 to 9999 (`-000001-…`, `+010000-…`): no warehouse loads it.
+  return iso.length === 24 ? iso : null;
 }
 
 function json(value: object | undefined): string | null {

@@ -5,7 +5,7 @@
  * every event the warehouse has for it, by the same jobs on a fresh engine, and written over the old rows
  * (the result sinks are idempotent by job, key and window end). DESIGN.md, "Event time".
  */
-import type { StoredEvent } from '@deepref/schema';
+import { firstStorableMillis, lastStorableMillis, type StoredEvent } from '@deepref/schema';
 import type { LogRecord } from '../bus/event-log.ts';
 import type { Warehouse } from '../storage/warehouse.ts';
 import { StreamEngine } from './stream-engine.ts';
@@ -48,11 +48,15 @@ export async function recomputeDay(
   day: number,
 ): Promise<WindowResult[]> {
   const margin = backfillMargin(jobs);
-  const from = new Date(day - margin).toISOString();
-  const to = new Date(day + DAY_MS + margin).toISOString();
+  // Kept within the years every stored time falls in, as not every warehouse reads a time past them (year 0000's
+  // margin would reach into year -1): the range then starts at, not after, the first storable instant. Dates, which
+  // each warehouse writes in its own spelling (PostgreSQL reads year 0000 only as 1 BC).
+  const clipped = day - margin < firstStorableMillis;
+  const from = new Date(clipped ? firstStorableMillis : day - margin);
+  const to = new Date(Math.min(day + DAY_MS + margin, lastStorableMillis));
   const result = await warehouse.query(
     `SELECT ${columns} FROM events
-     WHERE timestamp > CAST($1 AS TIMESTAMPTZ) AND timestamp <= CAST($2 AS TIMESTAMPTZ)
+     WHERE timestamp ${clipped ? '>=' : '>'} CAST($1 AS TIMESTAMPTZ) AND timestamp <= CAST($2 AS TIMESTAMPTZ)
      ORDER BY timestamp, log_offset`,
     [from, to],
   );
