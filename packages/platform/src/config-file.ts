@@ -54,6 +54,7 @@ const rules: Record<string, Rule> = {
   'nats.replicas': { min: 1, max: 5, integer: true },
   'stream.latePolicy': { oneOf: ['adjust', 'drop'] },
   'stream.lateArrivalToleranceMs': { min: 0, integer: true },
+  'stream.earlyArrivalToleranceMs': { min: 0, integer: true },
   'stream.outOfOrderToleranceMs': { min: 0, integer: true },
   'stream.alertThreshold': { min: 1, integer: true },
   'retention.rawEventsDays': { min: 1, integer: true },

@@ -54,6 +54,8 @@ export type Role = 'all' | 'ingest' | 'worker' | 'api' | 'scheduler';
 /** The live stream's event-time policy and alerting (stream/, docs/stream-jobs.md). */
 export interface StreamConfig {
   lateArrivalToleranceMs: number;
+  /** Events stamped later than arrival + this are re-stamped to it or dropped (`latePolicy`). */
+  earlyArrivalToleranceMs: number;
   outOfOrderToleranceMs: number;
   latePolicy: 'adjust' | 'drop';
   /** Events older than this on arrival are backfill, recomputed from the warehouse. */
@@ -106,6 +108,8 @@ export const defaultConsentConfig: ConsentConfig = {
 export const defaultStreamConfig: StreamConfig = {
   // Browser SDKs batch and retry: allow a minute of lateness and a few seconds of disorder.
   lateArrivalToleranceMs: 60_000,
+  // Azure Stream Analytics' early-arrival window: clocks ahead by more than this are not trusted.
+  earlyArrivalToleranceMs: 300_000,
   outOfOrderToleranceMs: 5_000,
   latePolicy: 'adjust',
   backfillHorizonMs: 86_400_000,

@@ -65,6 +65,7 @@ import { type LakeWriter, lakeConsumer, startLakeWriter } from './storage/lake-w
 import type { MetaStore } from './storage/meta-store.ts';
 import {
   type PartitionedLoader,
+  partitionConsumer,
   partitionedLoadedOffset,
   startPartitionedLoader,
 } from './storage/partitioned-warehouse-loader.ts';
@@ -254,6 +255,7 @@ export async function startPlatform(
       metrics,
       policy,
       alertThreshold,
+      keepResultsDays: config.retention.aggregatedMetricsDays,
       ...(alertWebhookUrl ? { alertWebhookUrl } : {}),
       // Per-partition loaders (JetStream) each store their own offset.
       ...(leases ? { loadedOffset: () => partitionedLoadedOffset(log, warehouse) } : {}),
@@ -329,6 +331,7 @@ export async function startPlatform(
       lakeWriter: localLake,
       realtime,
       realtimeJobs,
+      stream: localStream.processor,
       meta,
       metaEngine: config.adapters.meta,
       keys: keyStore,
@@ -364,14 +367,17 @@ export async function startPlatform(
           },
         }
       : {}),
-    ...(log.expire
-      ? {
-          log: {
-            expire: (before, dryRun) =>
-              log.expire!({ before, dryRun, consumers: [warehouseConsumer, lakeConsumer, streamConsumer] }),
-          },
-        }
-      : {}),
+    log: {
+      // Workers load a JetStream log into the warehouse partition by partition, whichever role runs this job.
+      expire: (before, dryRun) =>
+        log.expire({
+          before,
+          dryRun,
+          ...(config.adapters.eventLog === 'jetstream'
+            ? { consumers: [lakeConsumer, streamConsumer], partitionConsumers: [partitionConsumer] }
+            : { consumers: [warehouseConsumer, lakeConsumer, streamConsumer] }),
+        }),
+    },
   };
   const scheduler = new Scheduler({
     meta,

@@ -68,6 +68,18 @@ export interface SubjectRecords {
   deadLetters: DeadLetter[];
 }
 
+export interface LogExpiry {
+  before: { events: Date; deadLetters: Date };
+  /** Consumers of the whole log; one that never committed holds everything. */
+  consumers: readonly string[];
+  /**
+   * Consumers that read one partition each (the partitioned warehouse loader), as the name of each partition's
+   * consumer: an event must also be passed by its own partition's.
+   */
+  partitionConsumers?: readonly ((partition: number) => string)[];
+  dryRun: boolean;
+}
+
 export interface EventLog {
   /**
    * Appends the batch's events (skipping any whose eventId was seen within the dedup window) and its dead letters
@@ -103,15 +115,10 @@ export interface EventLog {
    */
   eraseSubject?(ids: readonly string[]): Promise<{ events: number; deadLetters: number }>;
   /**
-   * Retention: removes events that every one of `consumers` has passed and that the log took before
+   * Retention: removes events that every one of the consumers has passed and that the log took before
    * `before.events`, and dead letters received before `before.deadLetters`; with `dryRun`, only counts them.
-   * Optional until every adapter has it (JetStream: the stream's own max-age limit does this job).
    */
-  expire?(options: {
-    before: { events: Date; deadLetters: Date };
-    consumers: readonly string[];
-    dryRun: boolean;
-  }): Promise<{ events: number; deadLetters: number }>;
+  expire(options: LogExpiry): Promise<{ events: number; deadLetters: number }>;
   /** Flushes pending appends, then closes. */
   close(): Promise<void>;
 }

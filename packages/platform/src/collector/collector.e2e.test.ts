@@ -524,6 +524,46 @@ function skewAndPrivacySuite(adapters: AdapterSet) {
       }
     });
 
+    it('loads every event whose skew correction would move its time past the years 0000 to 9999', async () => {
+      // A day of skew either way: the corrected times would be -000001-12-31… and +010000-01-01…
+      const dayAhead = new Date(Date.now() + 86_400_000).toISOString();
+      const dayBehind = new Date(Date.now() - 86_400_000).toISOString();
+      const skewed = [
+        searchEvent({ eventName: 'year_0_skewed', timestamp: '0000-01-01T00:00:00.000Z', sentAt: dayAhead }),
+        searchEvent({
+          eventName: 'year_9999_skewed',
+          timestamp: '9999-12-31T23:00:00.000Z',
+          sentAt: dayBehind,
+        }),
+      ];
+      // An offset that crosses year 0000's first instant in UTC is refused before it is stored, as it was.
+      const offset = searchEvent({ eventName: 'year_0_offset', timestamp: '0000-01-01T00:30:00+01:00' });
+      const response = await tp.post('/api/telemetry/events', [...skewed, offset]);
+      expect(response.body.results).toMatchObject([
+        { eventId: skewed[0]!.eventId, status: 'accepted' },
+        { eventId: skewed[1]!.eventId, status: 'accepted' },
+        { eventId: offset.eventId, status: 'rejected' },
+      ]);
+      // They keep the client's time.
+      const stored = await storedEvents(tp);
+      expect(skewed.map((event) => stored.get(event.eventId)!.timestamp)).toEqual(
+        skewed.map((event) => event.timestamp),
+      );
+
+      // Every store loads them (a row no warehouse takes would stop its loader for good, and drain would reject).
+      await tp.platform.drain();
+      const rows = await tp.platform.warehouse.query(
+        `SELECT event_name, CAST(timestamp AS VARCHAR) IS NOT NULL FROM events WHERE event_id IN ($1, $2)
+         ORDER BY event_name`,
+        skewed.map((event) => event.eventId),
+      );
+      expect(rows.rows).toEqual([
+        ['year_0_skewed', true],
+        ['year_9999_skewed', true],
+      ]);
+      await expectStoresAgree(tp);
+    });
+
     it('keeps only the /48 of an IPv6 client address', async () => {
       const event = searchEvent({ eventName: 'from_ipv6', context: { ip: rawIpv6 } });
       await tp.post('/api/telemetry/events', [event]);

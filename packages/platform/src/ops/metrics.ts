@@ -72,7 +72,7 @@ export function createMetrics() {
     }),
     streamLateEvents: new Counter({
       name: 'deepref_stream_late_events_total',
-      help: 'Events past the late-arrival (late) or out-of-order (out_of_order) tolerance, by action: adjusted or dropped',
+      help: 'Events past the late-arrival (late), early-arrival (early) or out-of-order (out_of_order) tolerance, by action: adjusted or dropped',
       labelNames: ['kind', 'action'] as const,
       ...on,
     }),

@@ -62,6 +62,8 @@ export interface LogConsumer {
   stop(options?: { drain?: boolean }): Promise<void>;
   /** Processes batches until the position reaches the head the log had when called; rejects on a failure. */
   drain(): Promise<void>;
+  /** Runs `work` in turn with the batches (never while one is handled): a change to the sink's own state. */
+  inTurn<T>(work: () => Promise<T>): Promise<T>;
 }
 
 const maxRetryMs = 30_000;
@@ -127,13 +129,11 @@ export function runConsumer<R extends { offset: number } = LogRecord>(
   }
 
   function step(): Promise<number> {
-    const turn = turns.then(nextBatch, nextBatch);
-    turns = turn.catch(() => undefined);
-    return turn;
+    return inTurn(nextBatch);
   }
 
-  function idleStep(onIdle: () => Promise<void>): Promise<void> {
-    const turn = turns.then(onIdle, onIdle);
+  function inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const turn = turns.then(work, work);
     turns = turn.catch(() => undefined);
     return turn;
   }
@@ -155,7 +155,7 @@ export function runConsumer<R extends { offset: number } = LogRecord>(
     while (running) {
       try {
         const handled = await step();
-        if (handled < batchSize && options.onIdle) await idleStep(options.onIdle);
+        if (handled < batchSize && options.onIdle) await inTurn(options.onIdle);
         failures = 0;
         if (handled < batchSize && running) await sleep(idleMs);
       } catch (error) {
@@ -194,6 +194,7 @@ export function runConsumer<R extends { offset: number } = LogRecord>(
       if (stopOptions.drain) await drain();
     },
     drain,
+    inTurn,
   };
 }
 

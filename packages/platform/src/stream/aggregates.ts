@@ -18,6 +18,11 @@ export interface Accumulator {
   merge(other: Accumulator): void;
   result(): AggregateResult;
   toJSON(): unknown;
+  /**
+   * For a privacy erasure: forgets the kept values that are one of `ids` (set only by the accumulators that keep
+   * values themselves: exact distinct sets, first/last); returns how many went, or with `dryRun` would go.
+   */
+  eraseValues?(ids: ReadonlySet<string>, dryRun: boolean): number;
 }
 
 /**
@@ -183,6 +188,14 @@ class EdgeAccumulator implements Accumulator {
     const o = other as EdgeAccumulator;
     if (!Number.isNaN(o.time)) this.add(o.value, o.time);
   }
+  /** The value before it is not kept: the result becomes null, as over no values. */
+  eraseValues(ids: ReadonlySet<string>, dryRun: boolean): number {
+    if (typeof this.value !== 'string' || !ids.has(this.value)) return 0;
+    if (dryRun) return 1;
+    this.value = null;
+    this.time = Number.NaN;
+    return 1;
+  }
   result(): Scalar {
     return this.value;
   }
@@ -283,6 +296,14 @@ class DistinctAccumulator implements Accumulator {
   }
   result(): number {
     return this.exact ? this.exact.size : this.sketch!.estimate();
+  }
+  /** Exact values only: a value hashed into the sketch cannot be taken out of it. */
+  eraseValues(ids: ReadonlySet<string>, dryRun: boolean): number {
+    if (!this.exact) return 0;
+    let erased = 0;
+    for (const id of ids) if (dryRun ? this.exact.has(id) : this.exact.delete(id)) erased++;
+    if (erased > 0 && !dryRun) this.#exactSketch = undefined;
+    return erased;
   }
   toJSON(): { exact: string[] } | { hll: string } {
     return this.exact ? { exact: [...this.exact] } : { hll: this.sketch!.toJSON() };

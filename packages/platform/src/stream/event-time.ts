@@ -3,6 +3,10 @@
  * - an event's time is its (skew-corrected) `timestamp`, or its arrival time (`receivedAt`) when that is missing;
  * - late arrival: an event older than arrival − `lateArrivalToleranceMs` is re-stamped to arrival − tolerance
  *   (policy `adjust`) or dropped (`drop`);
+ * - early arrival: an event stamped after arrival + `earlyArrivalToleranceMs` (ASA's early-arrival window, five
+ *   minutes) is re-stamped to arrival + tolerance or dropped, by the same policy; else one event from a clock far
+ *   ahead (or a sender who writes year 9999) would move the watermark there, and every later event would be out of
+ *   order;
  * - out of order: the watermark is the largest event time seen − `outOfOrderToleranceMs` (and never less than the
  *   latest arrival − late-arrival tolerance); an event stamped before the watermark is re-stamped to the watermark
  *   or dropped, by the same policy. Windows that end before the watermark are final.
@@ -14,6 +18,8 @@ export type LatePolicy = 'adjust' | 'drop';
 
 export interface EventTimePolicy {
   lateArrivalToleranceMs: number;
+  /** Stamped later than arrival + this is early: re-stamped or dropped by `latePolicy`. */
+  earlyArrivalToleranceMs: number;
   outOfOrderToleranceMs: number;
   latePolicy: LatePolicy;
   /** Older than this on arrival is backfill, not live traffic; `Infinity` to window everything. */
@@ -23,6 +29,7 @@ export interface EventTimePolicy {
 /** ASA's defaults for the tolerances and the policy; backfill past one day. */
 export const defaultEventTimePolicy: EventTimePolicy = {
   lateArrivalToleranceMs: 5_000,
+  earlyArrivalToleranceMs: 300_000,
   outOfOrderToleranceMs: 0,
   latePolicy: 'adjust',
   backfillHorizonMs: 86_400_000,
@@ -32,6 +39,8 @@ export interface EventTimeCounts {
   onTime: number;
   lateAdjusted: number;
   lateDropped: number;
+  earlyAdjusted: number;
+  earlyDropped: number;
   outOfOrderAdjusted: number;
   outOfOrderDropped: number;
   backfill: number;
@@ -50,6 +59,8 @@ export const emptyCounts = (): EventTimeCounts => ({
   onTime: 0,
   lateAdjusted: 0,
   lateDropped: 0,
+  earlyAdjusted: 0,
+  earlyDropped: 0,
   outOfOrderAdjusted: 0,
   outOfOrderDropped: 0,
   backfill: 0,
@@ -71,7 +82,12 @@ export class EventTimeline {
 
   /** The time to window the event at, or undefined when it is not windowed (dropped, backfill, untimed). */
   admit(eventTime: number, arrivalTime: number): number | undefined {
-    const { lateArrivalToleranceMs: late, outOfOrderToleranceMs: outOfOrder, latePolicy } = this.policy;
+    const {
+      lateArrivalToleranceMs: late,
+      earlyArrivalToleranceMs: early,
+      outOfOrderToleranceMs: outOfOrder,
+      latePolicy,
+    } = this.policy;
     let t = eventTime;
     if (Number.isNaN(t)) {
       if (Number.isNaN(arrivalTime)) {
@@ -93,6 +109,13 @@ export class EventTimeline {
       }
       this.counts.lateAdjusted += 1;
       t = Math.max(arrivalTime - late, this.watermark);
+    } else if (hasArrival && t > arrivalTime + early) {
+      if (latePolicy === 'drop') {
+        this.counts.earlyDropped += 1;
+        return undefined;
+      }
+      this.counts.earlyAdjusted += 1;
+      t = Math.max(arrivalTime + early, this.watermark);
     } else if (t < this.watermark) {
       if (latePolicy === 'drop') {
         this.counts.outOfOrderDropped += 1;

@@ -44,13 +44,15 @@ const streams = fc
       { maxLength: 60 },
     ),
     late: fc.constantFrom(0, 2_000, 5_000, 15_000),
+    // Events come up to 3 s ahead of their arrival: some tolerances leave them early.
+    early: fc.constantFrom(0, 1_500, 300_000),
     outOfOrder: fc.constantFrom(0, 1_000, 3_000, 10_000),
     latePolicy: fc.constantFrom('adjust' as const, 'drop' as const),
     backfill: fc.constantFrom(20_000, Number.POSITIVE_INFINITY),
     cuts: fc.array(fc.integer({ min: 0, max: 60 }), { maxLength: 5 }),
     checkpointAt: fc.integer({ min: 0, max: 60 }),
   })
-  .map(({ raw, late, outOfOrder, latePolicy, backfill, cuts, checkpointAt }): Generated => {
+  .map(({ raw, late, early, outOfOrder, latePolicy, backfill, cuts, checkpointAt }): Generated => {
     let arrival = base + 100_000;
     const events = raw.map((r) => {
       arrival += r.gap;
@@ -68,6 +70,7 @@ const streams = fc
       events,
       policy: {
         lateArrivalToleranceMs: late,
+        earlyArrivalToleranceMs: early,
         outOfOrderToleranceMs: outOfOrder,
         latePolicy,
         backfillHorizonMs: backfill,
@@ -91,6 +94,8 @@ function oracleStamp(events: TestEventInput[], p: EventTimePolicy) {
     onTime: 0,
     lateAdjusted: 0,
     lateDropped: 0,
+    earlyAdjusted: 0,
+    earlyDropped: 0,
     outOfOrderAdjusted: 0,
     outOfOrderDropped: 0,
     backfill: 0,
@@ -110,6 +115,13 @@ function oracleStamp(events: TestEventInput[], p: EventTimePolicy) {
       }
       counts.lateAdjusted++;
       t = Math.max(e.arrival - p.lateArrivalToleranceMs, watermark);
+    } else if (t > e.arrival + p.earlyArrivalToleranceMs) {
+      if (p.latePolicy === 'drop') {
+        counts.earlyDropped++;
+        return;
+      }
+      counts.earlyAdjusted++;
+      t = Math.max(e.arrival + p.earlyArrivalToleranceMs, watermark);
     } else if (t < watermark) {
       if (p.latePolicy === 'drop') {
         counts.outOfOrderDropped++;

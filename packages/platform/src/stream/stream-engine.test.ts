@@ -42,6 +42,50 @@ describe('Azure Stream Analytics documentation examples', () => {
   });
 });
 
+describe('early arrival', () => {
+  it('re-stamps an event stamped in year 9999 to arrival + 5 minutes: the watermark moves no further', () => {
+    const engine = new StreamEngine([perUser(tumblingWindow(seconds(60)))]);
+    const arrival = at('2026-01-01T00:10:00Z');
+    const later = at('2026-01-01T00:10:30Z');
+    engine.process(
+      streamRecords([
+        { time: at('9999-12-31T23:59:00Z'), arrival, userId: 'u' },
+        { time: later, arrival: later, userId: 'v' },
+      ]),
+    );
+    expect(engine.watermark).toBe(at('2026-01-01T00:15:00Z'));
+    // The next event is before that watermark: out of order, re-stamped to it, as any other would be.
+    const rows = engine.finish().map((r) => [r.group.user, new Date(r.windowEnd).toISOString()]);
+    expect(rows).toEqual([
+      ['u', '2026-01-01T00:15:00.000Z'],
+      ['v', '2026-01-01T00:15:00.000Z'],
+    ]);
+    expect(engine.timeline.counts).toMatchObject({
+      earlyAdjusted: 1,
+      earlyDropped: 0,
+      outOfOrderAdjusted: 1,
+    });
+  });
+
+  it('drops it under the drop policy, and counts it', () => {
+    const engine = new StreamEngine([perUser(tumblingWindow(seconds(60)))], { latePolicy: 'drop' });
+    const arrival = at('2026-01-01T00:10:00Z');
+    engine.process(streamRecords([{ time: arrival + 300_001, arrival, userId: 'u' }]));
+    expect(engine.finish()).toEqual([]);
+    expect(engine.timeline.counts).toMatchObject({ earlyDropped: 1, earlyAdjusted: 0 });
+  });
+
+  it('takes an event up to the tolerance ahead as it is', () => {
+    const engine = new StreamEngine([perUser(tumblingWindow(seconds(60)))]);
+    const arrival = at('2026-01-01T00:10:00Z');
+    engine.process(streamRecords([{ time: arrival + 300_000, arrival, userId: 'u' }]));
+    expect(engine.finish().map((r) => new Date(r.windowEnd).toISOString())).toEqual([
+      '2026-01-01T00:15:00.000Z',
+    ]);
+    expect(engine.timeline.counts).toMatchObject({ onTime: 1, earlyAdjusted: 0 });
+  });
+});
+
 describe('the stream engine', () => {
   it('windows an event without a usable timestamp at its arrival time', () => {
     const engine = new StreamEngine([perUser(tumblingWindow(seconds(10)))]);

@@ -7,7 +7,7 @@
 import type { LogRecord } from '../bus/event-log.ts';
 import { EventTimeline, type EventTimePolicy, type EventTimeSnapshot, parseTime } from './event-time.ts';
 import { type AnyStreamJob, jobSignature, type WindowResult } from './stream-job.ts';
-import { WindowedAggregation } from './windowed-aggregation.ts';
+import { type ErasedState, WindowedAggregation } from './windowed-aggregation.ts';
 
 export interface EngineSnapshot {
   version: 1;
@@ -20,6 +20,9 @@ export interface EngineSnapshot {
 }
 
 const DAY_MS = 86_400_000;
+
+/** Per job, what its open windows hold of a subject (jobs holding nothing are left out). */
+export type SubjectState = Record<string, ErasedState>;
 
 export interface JobCounts {
   /** Inputs taken into a window (after WHERE and grouping). */
@@ -137,6 +140,30 @@ export class StreamEngine {
       for (const row of rows) all.push(row);
     }
     return all;
+  }
+
+  /**
+   * A privacy erasure: takes out of every job's open windows the groups keyed by one of `ids` (a user id and the
+   * anonymous ids linked to it) and the ids kept as values in other groups (see `WindowedAggregation.erase`), so no
+   * window closing later writes a row that names them. Returns what went, per job.
+   */
+  eraseSubject(ids: readonly string[]): SubjectState {
+    return this.#erase(ids, false);
+  }
+
+  /** What `eraseSubject(ids)` would take out, leaving the state as it is. */
+  findSubject(ids: readonly string[]): SubjectState {
+    return this.#erase(ids, true);
+  }
+
+  #erase(ids: readonly string[], dryRun: boolean): SubjectState {
+    const wanted = new Set(ids);
+    const erased: SubjectState = {};
+    for (const op of this.#operators) {
+      const state = op.erase(wanted, dryRun);
+      if (state.groups > 0 || state.values > 0) erased[op.job.name] = state;
+    }
+    return erased;
   }
 
   counts(): Record<string, JobCounts> {

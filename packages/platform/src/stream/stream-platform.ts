@@ -8,7 +8,7 @@ import { defaultStreamConfig } from '../config.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { Warehouse } from '../storage/warehouse.ts';
 import { warehouseConsumer } from '../storage/warehouse-loader.ts';
-import { recomputeDay } from './backfill.ts';
+import { DAY_MS, recomputeDay } from './backfill.ts';
 import { FileCheckpointStore } from './checkpoint.ts';
 import type { EventTimePolicy } from './event-time.ts';
 import { defaultStreamJobs } from './jobs/index.ts';
@@ -32,6 +32,11 @@ export interface StreamLayerOptions {
   alertWebhookUrl?: string;
   /** The offset up to which the warehouse holds the log; default: the single warehouse loader's. */
   loadedOffset?: () => Promise<number>;
+  /**
+   * Days window results are kept (the aggregated-metrics retention): a backfilled day whose windows all ended
+   * before then is not recomputed, as the retention job would delete its rows. Default: every day is.
+   */
+  keepResultsDays?: number;
 }
 
 export interface StreamLayer {
@@ -64,7 +69,10 @@ export function startStreamLayer(options: StreamLayerOptions): StreamLayer {
     clock: Date.now,
     backfill: {
       loadedOffset: options.loadedOffset ?? (() => options.warehouse.loadedOffset(warehouseConsumer)),
-      recompute: (day) => recomputeDay(jobs, options.warehouse, day),
+      recompute: (day) =>
+        options.keepResultsDays !== undefined && day + DAY_MS < Date.now() - options.keepResultsDays * DAY_MS
+          ? Promise.resolve([])
+          : recomputeDay(jobs, options.warehouse, day),
       sinks: ['warehouse'],
     },
   });

@@ -11,7 +11,7 @@ import type { Metrics } from '../ops/metrics.ts';
 import { type LogConsumer, progressToMetrics, runConsumer } from '../storage/log-consumer.ts';
 import type { CheckpointStore } from './checkpoint.ts';
 import { type EventTimeCounts, type EventTimePolicy, emptyCounts } from './event-time.ts';
-import { StreamEngine } from './stream-engine.ts';
+import { StreamEngine, type SubjectState } from './stream-engine.ts';
 import type { AnyStreamJob, WindowResult } from './stream-job.ts';
 
 export const streamConsumer = 'stream';
@@ -61,6 +61,13 @@ export interface StreamProcessor {
   /** End of a bounded input: closes every open window, writes the rows, checkpoints. */
   finish(): Promise<void>;
   stop(options?: { drain?: boolean }): Promise<void>;
+  /** What the open windows hold of a subject's ids (see `StreamEngine.findSubject`). */
+  findSubject(ids: readonly string[]): Promise<SubjectState>;
+  /**
+   * Erases a subject's ids from the open windows (`StreamEngine.eraseSubject`) between two batches, and checkpoints
+   * at once, so that neither a later window nor the checkpoint file holds them.
+   */
+  eraseSubject(ids: readonly string[]): Promise<SubjectState>;
 }
 
 export function createStreamProcessor(options: StreamProcessorOptions): StreamProcessor {
@@ -120,6 +127,20 @@ export function createStreamProcessor(options: StreamProcessorOptions): StreamPr
     return days.length > 0;
   }
 
+  async function restoreEngine(): Promise<StreamEngine> {
+    const snapshot = await checkpoints.load();
+    return snapshot ? StreamEngine.restore(jobs, snapshot, policy) : new StreamEngine(jobs, policy);
+  }
+
+  /**
+   * The engine the sinks agree with, on the consumer's turn. With no position (before the first batch, or after a
+   * failed one, whose rows may not all be written) that is the checkpoint's, which the next batch would restore.
+   */
+  async function settledEngine(): Promise<StreamEngine> {
+    if (consumer.position === undefined || !engine) engine = await restoreEngine();
+    return engine;
+  }
+
   async function checkpoint(): Promise<void> {
     if (!engine) return;
     await checkpoints.save(engine.toJSON());
@@ -133,6 +154,8 @@ export function createStreamProcessor(options: StreamProcessorOptions): StreamPr
     const late = metrics.streamLateEvents;
     late.inc({ kind: 'late', action: 'adjusted' }, counts.lateAdjusted - reported.lateAdjusted);
     late.inc({ kind: 'late', action: 'dropped' }, counts.lateDropped - reported.lateDropped);
+    late.inc({ kind: 'early', action: 'adjusted' }, counts.earlyAdjusted - reported.earlyAdjusted);
+    late.inc({ kind: 'early', action: 'dropped' }, counts.earlyDropped - reported.earlyDropped);
     late.inc(
       { kind: 'out_of_order', action: 'adjusted' },
       counts.outOfOrderAdjusted - reported.outOfOrderAdjusted,
@@ -163,8 +186,7 @@ export function createStreamProcessor(options: StreamProcessorOptions): StreamPr
     ...(metrics ? { onProgress: progressToMetrics(metrics) } : {}),
     // On start and after any failure: back to the last checkpoint, whose rows the sinks already hold.
     startAfter: async () => {
-      const snapshot = await checkpoints.load();
-      engine = snapshot ? StreamEngine.restore(jobs, snapshot, policy) : new StreamEngine(jobs, policy);
+      engine = await restoreEngine();
       // Counters on /metrics only ever go up: carry on from what was reported, not from the checkpoint.
       reported = { ...engine.timeline.counts };
       for (const [job, c] of Object.entries(engine.counts())) reportedRows.set(job, c.rows);
@@ -210,5 +232,13 @@ export function createStreamProcessor(options: StreamProcessorOptions): StreamPr
       await consumer.stop(stopOptions);
       await checkpoint();
     },
+    findSubject: (ids) => consumer.inTurn(async () => (await settledEngine()).findSubject(ids)),
+    eraseSubject: (ids) =>
+      consumer.inTurn(async () => {
+        const erased = (await settledEngine()).eraseSubject(ids);
+        // Even with nothing erased now: the file may be older than the state, and hold windows closed since.
+        await checkpoint();
+        return erased;
+      }),
   };
 }

@@ -39,12 +39,22 @@ type Out = (
 /** The group values of an input whose key is `key`. */
 type FieldsOf = (key: string, input: Input) => string[];
 
+/** What a privacy erasure took out of a job's open windows. */
+export interface ErasedState {
+  /** Group states (a pane's group, a sliding buffer, a session key) whose group values include an id. */
+  groups: number;
+  /** Ids kept as values in the other groups (exact distinct sets, first/last, buffered events' values). */
+  values: number;
+}
+
 interface Strategy {
   add(key: string, input: Input, time: number): void;
   emit(watermark: number, out: Out): void;
   openWindows(): number;
   toJSON(): Snapshot;
   restore(snapshot: Snapshot): void;
+  /** With `dryRun`, only counts what it would erase. */
+  erase(ids: ReadonlySet<string>, dryRun: boolean): ErasedState;
 }
 
 const keySeparator = '\u001f';
@@ -161,6 +171,15 @@ export class WindowedAggregation {
     return this.#strategy.openWindows();
   }
 
+  /**
+   * Forgets every group one of whose group values is one of `ids`, and the ids kept as values in the others (a
+   * privacy erasure); with `dryRun`, only counts them. The subject's events in other groups stay counted: a count or
+   * a sketch cannot tell them apart.
+   */
+  erase(ids: ReadonlySet<string>, dryRun: boolean): ErasedState {
+    return this.#strategy.erase(ids, dryRun);
+  }
+
   toJSON(): Snapshot {
     return { inputs: this.inputs, emitted: this.emitted, state: this.#strategy.toJSON() };
   }
@@ -193,6 +212,38 @@ function restoreAccs(specs: AggregateSpec<Input>[], snapshots: unknown[]): Accum
   return specs.map((s, i) => s.restore(snapshots[i]));
 }
 
+const namesAny = (fields: readonly string[], ids: ReadonlySet<string>): boolean =>
+  fields.some((field) => ids.has(field));
+
+/** Erases (or counts) the ids kept by the accumulators `from` up to `to` of `accs`. */
+function eraseAccValues(
+  accs: readonly Accumulator[],
+  ids: ReadonlySet<string>,
+  dryRun: boolean,
+  from = 0,
+  to = accs.length,
+): number {
+  let erased = 0;
+  for (let i = from; i < to; i++) erased += accs[i]!.eraseValues?.(ids, dryRun) ?? 0;
+  return erased;
+}
+
+/** Buffered events' values that are an id become missing, as aggregates skip them (text only: an id is text). */
+function eraseItemValues(items: readonly Item[], ids: ReadonlySet<string>, dryRun: boolean): number {
+  let erased = 0;
+  for (const item of items) {
+    const values = item.values;
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i];
+      if (typeof value === 'string' && ids.has(value)) {
+        if (!dryRun) values[i] = undefined;
+        erased++;
+      }
+    }
+  }
+  return erased;
+}
+
 /** Window ends waiting for the watermark, each with the keys that have a window there, in first-touch order. */
 class PendingEnds {
   ends: number[] = [];
@@ -220,6 +271,16 @@ class PendingEnds {
 
   toJSON(): [number, string[]][] {
     return this.ends.map((end) => [end, [...this.keys.get(end)!]]);
+  }
+
+  /** Forgets `keys` at every end; an end left without keys goes. */
+  forget(keys: ReadonlySet<string>): void {
+    if (keys.size === 0) return;
+    for (const [end, set] of this.keys) {
+      for (const key of keys) set.delete(key);
+      if (set.size === 0) this.keys.delete(end);
+    }
+    this.ends = this.ends.filter((end) => this.keys.has(end));
   }
 
   restore(snapshot: [number, string[]][]): void {
@@ -751,6 +812,58 @@ class PaneWindows implements Strategy {
     this.#lastPaneEnd = Number.NaN;
     this.#lastPane = undefined;
   }
+
+  erase(ids: ReadonlySet<string>, dryRun: boolean): ErasedState {
+    const { width, objects } = this.#layout;
+    const erased = new Set<string>();
+    const changed: [number, Pane][] = [];
+    let groups = 0;
+    let values = 0;
+    for (const [end, pane] of this.#panes) {
+      const before = groups;
+      for (let slot = 0; slot < pane.keys.length; slot++) {
+        const key = pane.keys[slot]!;
+        if (namesAny(pane.fields[slot] ?? [key], ids)) {
+          erased.add(key);
+          groups++;
+        } else {
+          values += eraseAccValues(pane.objs, ids, dryRun, slot * objects, (slot + 1) * objects);
+        }
+      }
+      if (groups > before) changed.push([end, pane]);
+    }
+    if (groups === 0 || dryRun) return { groups, values };
+    for (const key of erased) this.#keyPanes.delete(key);
+    this.#pending.forget(erased);
+    // A pane keeps its groups in slots of shared arrays: a pane that loses some is rebuilt from the others.
+    for (const [end, pane] of changed) {
+      const kept = new Pane(this.#layout);
+      for (let slot = 0; slot < pane.keys.length; slot++) {
+        const key = pane.keys[slot]!;
+        if (erased.has(key)) continue;
+        const fields = pane.fields[slot];
+        const to = kept.open(key, fields);
+        if (fields && fields.length > 1) kept.openParts(fields);
+        kept.nums.set(pane.nums.subarray(slot * width, (slot + 1) * width), to * width);
+        for (let j = 0; j < objects; j++) kept.objs[to * objects + j] = pane.objs[slot * objects + j]!;
+        const held = this.#keyPanes.get(key);
+        if (held) {
+          const at = held.panes.indexOf(pane);
+          held.panes[at] = kept;
+          held.slots[at] = to;
+          held.mergedIn = 0;
+        }
+      }
+      if (kept.keys.length > 0) this.#panes.set(end, kept);
+      else {
+        this.#panes.delete(end);
+        if (this.#single) this.#ends.splice(this.#ends.indexOf(end), 1);
+      }
+    }
+    this.#lastPaneEnd = Number.NaN;
+    this.#lastPane = undefined;
+    return { groups, values };
+  }
 }
 
 /** Inserts `value` into the ascending `values` (mostly appended: values come nearly in order). */
@@ -867,6 +980,20 @@ class SlidingWindows implements Strategy {
     this.#buffers = new Map(s.buffers.map(([key, b]) => [key, bufferFromJSON(b)]));
     this.#pending.restore(s.pending);
   }
+
+  erase(ids: ReadonlySet<string>, dryRun: boolean): ErasedState {
+    const erased = new Set<string>();
+    let values = 0;
+    for (const [key, buffer] of this.#buffers) {
+      if (namesAny(buffer.fields, ids)) erased.add(key);
+      else values += eraseItemValues(buffer.items, ids, dryRun);
+    }
+    if (!dryRun) {
+      for (const key of erased) this.#buffers.delete(key);
+      this.#pending.forget(erased);
+    }
+    return { groups: erased.size, values };
+  }
 }
 
 interface OpenSession {
@@ -957,5 +1084,20 @@ class SessionWindows implements Strategy {
         },
       ]),
     );
+  }
+
+  erase(ids: ReadonlySet<string>, dryRun: boolean): ErasedState {
+    let groups = 0;
+    let values = 0;
+    for (const [key, state] of this.#keys) {
+      if (namesAny(state.fields, ids)) {
+        if (!dryRun) this.#keys.delete(key);
+        groups++;
+      } else {
+        values += eraseItemValues(state.items, ids, dryRun);
+        if (state.open) values += eraseAccValues(state.open.accs, ids, dryRun);
+      }
+    }
+    return { groups, values };
   }
 }

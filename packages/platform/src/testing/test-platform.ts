@@ -6,7 +6,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { type ConsentConfig, defaultConfig, type IngestConfig, type PlatformConfig } from '../config.ts';
+import {
+  type ConsentConfig,
+  defaultConfig,
+  type IngestConfig,
+  type PlatformConfig,
+  type StreamConfig,
+} from '../config.ts';
 import { type RunningPlatform, startPlatform } from '../platform.ts';
 
 export interface TestPlatform {
@@ -40,6 +46,8 @@ export interface TestResponse {
 export interface TestPlatformOptions {
   ingest?: Partial<IngestConfig>;
   consent?: Partial<ConsentConfig>;
+  /** The live stream's event-time policy and alerting. */
+  stream?: Partial<StreamConfig>;
   dataDir?: string;
   allowedOrigins?: string[];
   /** Where `/sdk/` serves the browser SDK from (see `StartOptions`). */
@@ -64,6 +72,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
       dataDir,
       ingest: { ...base.ingest, ...options.ingest },
       consent: { ...base.consent, ...options.consent },
+      stream: { ...base.stream, ...options.stream },
     }),
     {
       logger: false,

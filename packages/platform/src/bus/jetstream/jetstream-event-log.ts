@@ -22,6 +22,7 @@ import {
   checkPartition,
   type DeadLetterInput,
   type EventLog,
+  type LogExpiry,
   type LogRecord,
   type SubjectRecords,
 } from '../event-log.ts';
@@ -34,6 +35,7 @@ import {
   partitionOf,
   textOfBucketKey,
 } from './jetstream-layout.ts';
+import { expireStreams } from './jetstream-log-retention.ts';
 import { JetStreamRequests } from './jetstream-requests.ts';
 import { ensureStream } from './jetstream-streams.ts';
 import {
@@ -277,6 +279,16 @@ class JetStreamEventLog implements EventLog {
 
   eraseSubject(ids: readonly string[]): Promise<{ events: number; deadLetters: number }> {
     return eraseSubjectFromStreams(this.subjectScanParts(), ids);
+  }
+
+  /** Retention (jetstream-log-retention.ts). */
+  expire(expiry: LogExpiry): Promise<{ events: number; deadLetters: number }> {
+    if (this.closing) return Promise.reject(new DeeprefError('DEEPREF_SHUTTING_DOWN', {}, { retryAfter: 1 }));
+    const { jsm, layout, replays } = this.parts;
+    return expireStreams(
+      { jsm, layout, replays, committedOffset: (consumer) => this.committedOffset(consumer) },
+      expiry,
+    );
   }
 
   private subjectScanParts(): SubjectScanParts {

@@ -79,16 +79,28 @@ export class KvBucket {
       : { value: message.string(), seq: Number(message.headers?.get('Nats-Sequence')) };
   }
 
+  /** Every key that has a value, in order. */
+  async keys(): Promise<string[]> {
+    const info = await this.jsm.streams.info(this.stream, { subjects_filter: `${this.prefix}>` });
+    return Object.keys(info.state.subjects ?? {})
+      .sort()
+      .map((subject) => subject.slice(this.prefix.length));
+  }
+
   /** Every key with its value. */
   async entries(): Promise<Map<string, string>> {
-    const info = await this.jsm.streams.info(this.stream, { subjects_filter: `${this.prefix}>` });
-    const subjects = Object.keys(info.state.subjects ?? {}).sort();
-    const values = await Promise.all(subjects.map((subject) => this.get(subject.slice(this.prefix.length))));
+    const keys = await this.keys();
+    const values = await Promise.all(keys.map((key) => this.get(key)));
     const entries = new Map<string, string>();
-    subjects.forEach((subject, i) => {
+    keys.forEach((key, i) => {
       const value = values[i];
-      if (value !== undefined) entries.set(subject.slice(this.prefix.length), value);
+      if (value !== undefined) entries.set(key, value);
     });
     return entries;
+  }
+
+  /** Removes the key and its value (a purge of its subject: the bucket refuses deletes of single messages). */
+  async purge(key: string): Promise<void> {
+    await this.jsm.streams.purge(this.stream, { filter: `${this.prefix}${key}` });
   }
 }

@@ -13,6 +13,7 @@ import type { LakeWriter } from '../../storage/lake-writer.ts';
 import type { MetaStore } from '../../storage/meta-store.ts';
 import type { Warehouse } from '../../storage/warehouse.ts';
 import type { RealtimeStore } from '../../stream/realtime/realtime-store.ts';
+import type { StreamProcessor } from '../../stream/stream-processor.ts';
 import type { KeyStore } from '../keys/key-store.ts';
 import { dsrRoutes } from './dsr-routes.ts';
 import { DsrService } from './dsr-service.ts';
@@ -23,6 +24,7 @@ import {
   lakeStore,
   metaStore,
   realtimeStore,
+  streamStateStore,
   warehouseStore,
 } from './subject-stores.ts';
 
@@ -34,6 +36,8 @@ export interface PrivacyRequestDeps {
   lakeWriter: LakeWriter;
   realtime: RealtimeStore;
   realtimeJobs: readonly string[];
+  /** The stream processor, whose open windows hold ids until they close. */
+  stream: Pick<StreamProcessor, 'findSubject' | 'eraseSubject'>;
   meta: MetaStore;
   /** The MetaStore's engine: how the old versions of the rows an erasure changed leave its files. */
   metaEngine: 'sqlite' | 'postgres';
@@ -84,6 +88,8 @@ export async function registerPrivacyRequests(
   const stores = [
     keyStore(deps.keys),
     eventLogStore(deps.log, deps.keys),
+    // Before the stores that windows write to: see streamStateStore.
+    streamStateStore(deps.stream),
     warehouseStore(deps.warehouse, deps.keys),
     lakeStore(deps.lakeWriter, deps.keys),
     realtimeStore(deps.realtime, () => deps.realtimeJobs),

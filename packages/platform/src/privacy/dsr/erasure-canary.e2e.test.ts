@@ -310,10 +310,9 @@ function erasureCanarySuite(adapters: AdapterSet) {
       expect(liveBytesContaining(x.marker)).toEqual([]);
       // Y's marker is found the same way: the scan is not blind (on scale-out, the lake and the JetStream files).
       expect(liveBytesContaining(y.marker).length).toBeGreaterThan(0);
-      // X's ids are gone from every store file. The one exception, a known gap (docs/privacy.md): the stream engine's
-      // checkpoint keeps open-window state (ids and counts, never payload) by user id until those windows close.
-      expect(liveBytesContaining(x.userId)).toEqual(['stream/checkpoint.json']);
-      expect(liveBytesContaining(x.anonymousId)).toEqual(['stream/checkpoint.json']);
+      // X's ids are gone from every store file, the stream engine's checkpoint of its open windows included.
+      expect(liveBytesContaining(x.userId)).toEqual([]);
+      expect(liveBytesContaining(x.anonymousId)).toEqual([]);
     });
 
     it('finds none of X through any engine, and X’s encrypted values no longer decrypt', async () => {

@@ -14,6 +14,8 @@ import {
   eraseSubjectFromRealtime,
   findSubjectInRealtime,
 } from '../../stream/realtime/realtime-subject-erasure.ts';
+import type { SubjectState } from '../../stream/stream-engine.ts';
+import type { StreamProcessor } from '../../stream/stream-processor.ts';
 import type { KeyStore } from '../keys/key-store.ts';
 import { decryptEventFields } from '../pii/encrypted-fields.ts';
 
@@ -99,6 +101,29 @@ export function eventLogStore(log: EventLog, keys: KeyStore | undefined): Subjec
       if (!log.eraseSubject) unsupported('This event log');
       const { events, deadLetters } = await log.eraseSubject(subject.ids);
       return { log_events: events, dead_letters: deadLetters };
+    },
+  };
+}
+
+/**
+ * The stream engine's open windows (in memory and in `stream/checkpoint.json`): groups keyed by an id, and ids kept
+ * as values. Counts only, one record per job: the state is window arithmetic, not the subject's data. Erased before
+ * the warehouse and the real-time store, so no window closing in between writes a row there that names the subject.
+ */
+export function streamStateStore(
+  stream: Pick<StreamProcessor, 'findSubject' | 'eraseSubject'>,
+): SubjectStore {
+  const records = (state: SubjectState): ExportRecord[] =>
+    Object.entries(state).map(([job, { groups, values }]) => ({ job, groups, values }));
+  return {
+    name: 'stream',
+    verificationQuery:
+      "every stream job's open windows: groups with an id as a group value, ids kept as values (then checkpointed)",
+    async find(subject) {
+      return { stream_state: records(await stream.findSubject(subject.ids)) };
+    },
+    async erase(subject) {
+      return { stream_state: Object.keys(await stream.eraseSubject(subject.ids)).length };
     },
   };
 }
