@@ -16,7 +16,7 @@ import { writeExportFiles } from '../../exports/export-formats.ts';
 import type { ExportPackage, ExportStore } from '../../exports/export-store.ts';
 import type { DsrRequestsTable, MetaStore } from '../../storage/meta-store.ts';
 import { type DsrAction, type DsrState, requireNextState } from './dsr-states.ts';
-import type { Subject, SubjectStore } from './subject-stores.ts';
+import type { StoreSections, Subject, SubjectStore } from './subject-stores.ts';
 
 export type DsrKind = 'export' | 'erasure';
 
@@ -330,10 +330,15 @@ export class DsrService {
       const ordered = [...this.#deps.stores].sort(
         (a, b) => Number(b.name === 'keys') - Number(a.name === 'keys'),
       );
-      const stores: StoreProof[] = [];
+      const steps: { store: SubjectStore; before: StoreSections; removed: Record<string, number> }[] = [];
       for (const store of ordered) {
         const before = await store.find(subject);
-        const removed = await store.erase(subject);
+        steps.push({ store, before, removed: await store.erase(subject) });
+      }
+      // Verified once every store is done, so that a row one store's work wrote into another after that one's step
+      // (a stream backfill recomputing a day from the warehouse at that moment) shows as remaining.
+      const stores: StoreProof[] = [];
+      for (const { store, before, removed } of steps) {
         const after = await store.find(subject);
         const sections = new Set([...Object.keys(before), ...Object.keys(removed)]);
         for (const section of sections) {
