@@ -14,6 +14,7 @@
  * way once pruned ids make up more than half of it.
  */
 import type Database from 'better-sqlite3';
+import { BatchedInsert } from './batched-insert.ts';
 import { IdFilter } from './id-filter.ts';
 
 /**
@@ -35,8 +36,15 @@ function keyOfStored(stored: Buffer | string): IdKey {
   return typeof stored === 'string' ? `~${stored}` : stored.toString('hex');
 }
 
+/** A lowercase hex digit's value (a key's hex is `toString('hex')`'s, lowercase). */
+function hexDigit(code: number): number {
+  return code <= 57 /* 9 */ ? code - 48 : code - 87;
+}
+
+/** The key's first byte, read from its first two hex digits (no substring and no parse: this runs per new id). */
 function bucketOf(key: IdKey): number {
-  return key.charCodeAt(0) === 126 ? textBucket : Number.parseInt(key.slice(0, 2), 16);
+  const first = key.charCodeAt(0);
+  return first === 126 ? textBucket : (hexDigit(first) << 4) | hexDigit(key.charCodeAt(1));
 }
 
 export const seenEventIdsSchema = `
@@ -98,7 +106,7 @@ export class SeenEventIds {
   private readonly scanFirstStatement: Database.Statement<[number], Buffer | string>;
   private readonly scanNextStatement: Database.Statement<[Buffer | string, number], Buffer | string>;
   private readonly lookupStatement: Database.Statement<unknown[], Buffer | string>;
-  private readonly rememberStatement: Database.Statement<[Buffer | string, number]>;
+  private readonly remember: BatchedInsert;
   private readonly lowWaterStatement: Database.Statement<[number]>;
   private readonly pruneStatement: Database.Statement<[number, number]>;
 
@@ -119,9 +127,7 @@ export class SeenEventIds {
         `SELECT event_id FROM seen_event_ids WHERE event_id IN (${new Array(lookupChunk).fill('?').join(', ')})`,
       )
       .pluck();
-    this.rememberStatement = db.prepare(
-      'INSERT OR IGNORE INTO seen_event_ids (event_id, first_seen) VALUES (?, ?)',
-    );
+    this.remember = new BatchedInsert(db, 'INSERT OR IGNORE INTO seen_event_ids (event_id, first_seen)', 2);
     this.lowWaterStatement = db.prepare('UPDATE seen_event_ids_low_water SET "offset" = ? WHERE id = 1');
     // Walks the first_seen index from its oldest end, so each call costs only the rows it deletes.
     this.pruneStatement = db.prepare(
@@ -206,6 +212,7 @@ export class SeenEventIds {
    */
   moveDueBuckets(added: number, now: number, headBefore: number): number[] {
     const moved: number[] = [];
+    this.remember.clear();
     const full = this.recent.size >= this.options.recentIds;
     let budget = full ? added + (added >> 2) + 1 : 0;
     for (let visited = 0; visited <= textBucket; visited++) {
@@ -218,14 +225,16 @@ export class SeenEventIds {
           // All recorded as first seen when the newest of the bucket was: a little later than some were (never
           // earlier: each is remembered a little longer), so that the ids of a move land together at the end of
           // the first_seen index instead of dirtying pages all over its recent part.
-          // Counted before the commit: if that fails, the count is off by a little, which only moves a rebuild.
-          this.tableCount += this.rememberStatement.run(storedId(key), bucket.lastSeen).changes;
+          this.remember.add(storedId(key), bucket.lastSeen);
         }
         budget -= bucket.keys.length;
         moved.push(index);
       }
       this.nextBucket = index === textBucket ? 0 : index + 1;
     }
+    this.remember.flush();
+    // Counted before the commit: if that fails, the count is off by a little, which only moves a rebuild.
+    this.tableCount += this.remember.changes;
     let lowWater = headBefore;
     for (let index = 0; index <= textBucket; index++) {
       const bucket = this.buckets[index]!;

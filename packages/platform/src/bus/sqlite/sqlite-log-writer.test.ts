@@ -160,7 +160,8 @@ describe('LogWriter', () => {
     // Bodies as JSON.stringify makes them (it escapes lone surrogates).
     const text = fc.string({ unit: 'binary', maxLength: 400 });
     fc.assert(
-      fc.property(fc.array(fc.record({ eventId, text }), { maxLength: 30 }), (events) => {
+      // Up to 130 events: none, one or two full multi-row inserts (50 rows each) and the rest one by one.
+      fc.property(fc.array(fc.record({ eventId, text }), { maxLength: 130 }), (events) => {
         const file = path.join(dir, `bodies-${++runs}.db`);
         openLogDatabase(file, 'create').close();
         const writer = new LogWriter(file, {
@@ -261,6 +262,30 @@ describe('LogWriter', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  it('creates a log with 16 KiB pages (fewer WAL writes per group)', () => {
+    const file = path.join(dir, 'events.db');
+    openLogDatabase(file, 'create').close();
+    const db = openLogDatabase(file, 'readonly');
+    expect(db.pragma('page_size', { simple: true })).toBe(16_384);
+    db.close();
+  });
+
+  it('leaves no row of a failed group behind for the next group', () => {
+    const file = path.join(dir, 'events.db');
+    openLogDatabase(file, 'create').close();
+    const writer = new LogWriter(file, { dedupWindowDays: 7, synchronous: 'NORMAL', recentIdsInMemory: 64 });
+    const now = Date.parse('2025-03-01T12:00:00.000Z');
+    const failed = Array.from({ length: 70 }, () => randomUUID());
+    // A dead letter without a reason breaks the NOT NULL rule after the group's events were buffered or inserted.
+    const broken = { ...append(failed), deadLetters: [{ reason: null } as never] };
+    expect(() => writer.commit({ now, appends: [broken], offsets: [], replays: [] })).toThrow(/NOT NULL/);
+    const next = Array.from({ length: 3 }, () => randomUUID());
+    const response = writer.commit({ now, appends: [append(next)], offsets: [], replays: [] });
+    writer.close();
+    expect([...response.offsets]).toEqual([1, 2, 3]);
+    expect(storedIds(file)).toEqual(next.map((id, i) => [id, i + 1]));
   });
 
   it('knows every id after a filter rebuild: those in memory, in the table, and those that came meanwhile', () => {

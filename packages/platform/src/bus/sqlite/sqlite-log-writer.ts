@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { DeadLetterInput } from '../event-log.ts';
+import { BatchedInsert } from './batched-insert.ts';
 import { type AddedId, type IdKey, SeenEventIds, seenEventIdsSchema } from './seen-event-ids.ts';
 
 export const schemaVersion = 1;
@@ -16,9 +17,19 @@ const minPruneChunk = 1_000;
 const maxRecentAgeMs = 60_000;
 const dayMs = 86_400_000;
 
-// The page size only takes effect when the file is created.
+/**
+ * 16 KiB pages: the WAL is written a frame (a page and its header) per write call, so with 4 KiB pages a group of
+ * realistic events (about 700 bytes each) cost the writer thread a system call every few events. 64 KiB pages
+ * write still less for large groups but cost more for the small ones of moderate load, where each commit rewrites
+ * the last, partly filled page of each table it touched (docs/benchmarks.md). The page size only takes effect when
+ * the file is created: older logs keep theirs.
+ */
+const logPageSize = 16_384;
+/** WAL bytes after which a commit checkpoints (SQLite counts in pages): 16 MiB, whatever the file's page size. */
+const walCheckpointBytes = 16 * 1024 * 1024;
+
 const schema = `
-  PRAGMA page_size = 4096;
+  PRAGMA page_size = ${logPageSize};
   PRAGMA journal_mode = WAL;
   -- The offset is the rowid, one more than the largest: monotonic as long as the newest row is never deleted
   -- (a retention job must keep it, or this table must move to AUTOINCREMENT).
@@ -157,7 +168,7 @@ export class LogWriter {
   private readonly db: Database.Database;
   private readonly options: LogWriterOptions;
   private readonly seen: SeenEventIds;
-  private readonly appendStatement: Database.Statement<[Buffer | string, number, string]>;
+  private readonly inserts: BatchedInsert;
   private readonly deadLetterStatement: Database.Statement<unknown[]>;
   private readonly offsetStatement: Database.Statement<[string, number, string]>;
   private readonly replayStatement: Database.Statement<[string, string, number]>;
@@ -173,7 +184,8 @@ export class LogWriter {
       db.pragma(`synchronous = ${options.synchronous}`);
       // 64 MiB of page cache keeps the upper levels of the dedup index and the tails of the tables in memory.
       db.pragma('cache_size = -65536');
-      db.pragma('wal_autocheckpoint = 4096');
+      const pageSize = db.pragma('page_size', { simple: true }) as number;
+      db.pragma(`wal_autocheckpoint = ${Math.max(1, Math.round(walCheckpointBytes / pageSize))}`);
       db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
       this.lastOffset = (db.prepare('SELECT max("offset") FROM events').pluck().get() as number | null) ?? 0;
       this.seen = new SeenEventIds(db, {
@@ -182,7 +194,7 @@ export class LogWriter {
         filterBytes: options.dedupFilterBytes ?? 16 * 1024 * 1024,
         scanChunk: options.dedupScanChunk ?? 20_000,
       });
-      this.appendStatement = db.prepare('INSERT INTO events (event_id, appended_at, body) VALUES (?, ?, ?)');
+      this.inserts = new BatchedInsert(db, 'INSERT INTO events ("offset", event_id, appended_at, body)', 4);
       this.deadLetterStatement = db.prepare(
         `INSERT INTO dead_letters (reason, message, raw, source_id, received_at, event_id, event_name)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -273,12 +285,17 @@ export class LogWriter {
     const added: AddedId[] = [];
     const addedKeys = new Set<IdKey>();
     const offsets = new Float64Array(count);
+    // Rows left by a group that failed midway are no part of this one.
+    this.inserts.clear();
     n = 0;
     for (const { bodies, deadLetters } of appends) {
       for (let i = 0; i < bodies.length; i++, n++) {
         const key = keys[n]!;
         if (seenBefore.has(key) || addedKeys.has(key)) continue;
-        offset = Number(this.appendStatement.run(stored[n]!, now, bodies[i]!).lastInsertRowid);
+        // The offset is the rowid SQLite would give (one more than the largest), written out so that rows can be
+        // inserted many to a statement.
+        offset++;
+        this.inserts.add(offset, stored[n]!, now, bodies[i]!);
         addedKeys.add(key);
         added.push({ key, offset });
         offsets[n] = offset;
@@ -295,6 +312,7 @@ export class LogWriter {
         );
       }
     }
+    this.inserts.flush();
     const at = new Date(now).toISOString();
     for (const { consumer, offset: committed } of commits) this.offsetStatement.run(consumer, committed, at);
     const replayed = replays.map(({ id, outcome }) => this.replayStatement.run(at, outcome, id).changes > 0);
