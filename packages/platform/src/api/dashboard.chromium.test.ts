@@ -242,7 +242,7 @@ describe.skipIf(!runChromiumTests)('the dashboard in Chromium', () => {
       }
     });
 
-    it('trends: totals, previous period and breakdown series equal the API', async () => {
+    it('trends: totals and previous period equal the API', async () => {
       await open(`/trends?${range}&event=prompt_submission&interval=day&compare=true`);
       const trend = await api('/trends', {
         event: 'prompt_submission',
@@ -259,24 +259,6 @@ describe.skipIf(!runChromiumTests)('the dashboard in Chromium', () => {
       );
       await page.getByTestId('trend-chart').locator('canvas').first().waitFor();
       await screenshot('trends');
-
-      await open(`/trends?${range}&event=page_view&interval=day&breakdown=path`);
-      const split = await api('/trends', {
-        event: 'page_view',
-        from,
-        to,
-        interval: 'day',
-        breakdown: 'path',
-      });
-      expect(split.series.length).toBeGreaterThan(1);
-      const rows = page.getByTestId('trend-series').locator('tbody tr');
-      expect(await rows.count()).toBe(split.series.length);
-      for (const [i, series] of split.series.entries()) {
-        const row = rows.nth(i);
-        expect(await row.getAttribute('data-series')).toBe(series.breakdownValue ?? '(none)');
-        expect(await row.getByTestId('series-count').textContent()).toBe(formatCount(series.total.count));
-        expect(await row.getByTestId('series-users').textContent()).toBe(formatCount(series.total.users));
-      }
     });
 
     it('funnels: each step of the built-in and a custom funnel equals the API', async () => {
@@ -334,9 +316,12 @@ describe.skipIf(!runChromiumTests)('the dashboard in Chromium', () => {
       const rows = page.getByTestId('trend-series').locator('tbody tr');
       await until('a row per breakdown value', async () => (await rows.count()) === split.series.length);
       await settled();
-      expect(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-series')))).toEqual(
-        split.series.map((series: { breakdownValue: string | null }) => series.breakdownValue ?? '(none)'),
-      );
+      for (const [i, series] of split.series.entries()) {
+        const row = rows.nth(i);
+        expect(await row.getAttribute('data-series')).toBe(series.breakdownValue ?? '(none)');
+        expect(await row.getByTestId('series-count').textContent()).toBe(formatCount(series.total.count));
+        expect(await row.getByTestId('series-users').textContent()).toBe(formatCount(series.total.users));
+      }
 
       await open(`/funnels?${range}&funnel=onboarding`);
       await breakDownBy('plan');

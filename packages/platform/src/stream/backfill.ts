@@ -5,7 +5,7 @@
  * every event the warehouse has for it, by the same jobs on a fresh engine, and written over the old rows
  * (the result sinks are idempotent by job, key and window end). DESIGN.md, "Event time".
  */
-import { firstStorableMillis, lastStorableMillis, type StoredEvent } from '@deepref/schema';
+import { lastStorableMillis, type StoredEvent } from '@deepref/schema';
 import type { LogRecord } from '../bus/event-log.ts';
 import type { Warehouse } from '../storage/warehouse.ts';
 import { StreamEngine } from './stream-engine.ts';
@@ -48,15 +48,13 @@ export async function recomputeDay(
   day: number,
 ): Promise<WindowResult[]> {
   const margin = backfillMargin(jobs);
-  // Kept within the years every stored time falls in, as not every warehouse reads a time past them (year 0000's
-  // margin would reach into year -1): the range then starts at, not after, the first storable instant. Dates, which
-  // each warehouse writes in its own spelling (PostgreSQL reads year 0000 only as 1 BC).
-  const clipped = day - margin < firstStorableMillis;
-  const from = new Date(clipped ? firstStorableMillis : day - margin);
+  // Dates, which each warehouse binds in its own spelling (PostgreSQL reads years 0000 and before only as BC). The
+  // end stays within year 9999, the last any stored time is in: DuckDB reads no year 10000.
+  const from = new Date(day - margin);
   const to = new Date(Math.min(day + DAY_MS + margin, lastStorableMillis));
   const result = await warehouse.query(
     `SELECT ${columns} FROM events
-     WHERE timestamp ${clipped ? '>=' : '>'} CAST($1 AS TIMESTAMPTZ) AND timestamp <= CAST($2 AS TIMESTAMPTZ)
+     WHERE timestamp > CAST($1 AS TIMESTAMPTZ) AND timestamp <= CAST($2 AS TIMESTAMPTZ)
      ORDER BY timestamp, log_offset`,
     [from, to],
   );

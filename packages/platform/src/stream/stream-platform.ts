@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { EventLog } from '../bus/event-log.ts';
 import { defaultStreamConfig } from '../config.ts';
 import type { Metrics } from '../ops/metrics.ts';
+import { cutoff } from '../privacy/retention/retention-policy.ts';
 import type { Warehouse } from '../storage/warehouse.ts';
 import { warehouseConsumer } from '../storage/warehouse-loader.ts';
 import { DAY_MS, recomputeDay } from './backfill.ts';
@@ -70,7 +71,8 @@ export function startStreamLayer(options: StreamLayerOptions): StreamLayer {
     backfill: {
       loadedOffset: options.loadedOffset ?? (() => options.warehouse.loadedOffset(warehouseConsumer)),
       recompute: (day) =>
-        options.keepResultsDays !== undefined && day + DAY_MS < Date.now() - options.keepResultsDays * DAY_MS
+        options.keepResultsDays !== undefined &&
+        day + DAY_MS < cutoff(new Date(), options.keepResultsDays).getTime()
           ? Promise.resolve([])
           : recomputeDay(jobs, options.warehouse, day),
       sinks: ['warehouse'],

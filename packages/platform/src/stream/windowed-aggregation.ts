@@ -505,6 +505,31 @@ class Pane {
     return slot;
   }
 
+  /** `open` for a group restored or copied from another pane: with several values, its path too. */
+  reopen(key: string, fields: string[] | undefined): number {
+    const slot = this.open(key, fields);
+    if (fields && fields.length > 1) this.openParts(fields);
+    return slot;
+  }
+
+  /**
+   * A new pane with this one's groups, in the same order, but those keyed by one of `keys`: a pane keeps its groups
+   * in slots of shared arrays, which cannot lose one in the middle. The kept groups' accumulator objects are moved,
+   * not copied: this pane is to be dropped.
+   */
+  without(keys: ReadonlySet<string>): Pane {
+    const { width, objects } = this.layout;
+    const kept = new Pane(this.layout);
+    for (let slot = 0; slot < this.keys.length; slot++) {
+      const key = this.keys[slot]!;
+      if (keys.has(key)) continue;
+      const to = kept.reopen(key, this.fields[slot]);
+      kept.nums.set(this.nums.subarray(slot * width, (slot + 1) * width), to * width);
+      for (let j = 0; j < objects; j++) kept.objs[to * objects + j] = this.objs[slot * objects + j]!;
+    }
+    return kept;
+  }
+
   /** The slot of the group with values `parts` (two or more), if it has one. */
   slotOfParts(parts: string[]): number | undefined {
     let level = this.paths;
@@ -800,9 +825,8 @@ class PaneWindows implements Strategy {
     for (const [end, groups] of s.panes) {
       const pane = new Pane(layout);
       for (const [key, fields, accs] of groups) {
-        const slot = pane.open(key, this.fieldsOf ? fields : undefined);
+        const slot = pane.reopen(key, this.fieldsOf ? fields : undefined);
         layout.restore(pane.nums, slot * layout.width, pane.objs, slot * layout.objects, accs);
-        if (this.fieldsOf && fields.length > 1) pane.openParts(fields);
         if (!this.#single) this.#keyPaneAdd(key, end, pane, slot);
       }
       this.#panes.set(end, pane);
@@ -814,7 +838,7 @@ class PaneWindows implements Strategy {
   }
 
   erase(ids: ReadonlySet<string>, dryRun: boolean): ErasedState {
-    const { width, objects } = this.#layout;
+    const objects = this.#layout.objects;
     const erased = new Set<string>();
     const changed: [number, Pane][] = [];
     let groups = 0;
@@ -835,24 +859,16 @@ class PaneWindows implements Strategy {
     if (groups === 0 || dryRun) return { groups, values };
     for (const key of erased) this.#keyPanes.delete(key);
     this.#pending.forget(erased);
-    // A pane keeps its groups in slots of shared arrays: a pane that loses some is rebuilt from the others.
     for (const [end, pane] of changed) {
-      const kept = new Pane(this.#layout);
-      for (let slot = 0; slot < pane.keys.length; slot++) {
-        const key = pane.keys[slot]!;
-        if (erased.has(key)) continue;
-        const fields = pane.fields[slot];
-        const to = kept.open(key, fields);
-        if (fields && fields.length > 1) kept.openParts(fields);
-        kept.nums.set(pane.nums.subarray(slot * width, (slot + 1) * width), to * width);
-        for (let j = 0; j < objects; j++) kept.objs[to * objects + j] = pane.objs[slot * objects + j]!;
-        const held = this.#keyPanes.get(key);
-        if (held) {
-          const at = held.panes.indexOf(pane);
-          held.panes[at] = kept;
-          held.slots[at] = to;
-          held.mergedIn = 0;
-        }
+      const kept = pane.without(erased);
+      // Hopping: each kept key finds its group in the new pane, at its new slot.
+      for (let slot = 0; slot < kept.keys.length; slot++) {
+        const held = this.#keyPanes.get(kept.keys[slot]!);
+        if (!held) continue;
+        const at = held.panes.indexOf(pane);
+        held.panes[at] = kept;
+        held.slots[at] = slot;
+        held.mergedIn = 0;
       }
       if (kept.keys.length > 0) this.#panes.set(end, kept);
       else {

@@ -23,6 +23,7 @@ import { dataPaths } from '../../config.ts';
 import { type AdapterSet, adapterSets } from '../../testing/adapter-sets.ts';
 import type { TestPlatform } from '../../testing/test-platform.ts';
 import { decryptEventFields } from '../pii/encrypted-fields.ts';
+import type { ErasureProof } from './dsr-service.ts';
 import { engineRecords, fileBytes, jetStreamStoreFiles, type ScannedRecord } from './store-scan.ts';
 
 const run = promisify(execFile);
@@ -248,16 +249,7 @@ function erasureCanarySuite(adapters: AdapterSet) {
       expect(list.body.items.filter((r) => r.subject === y.userId)).toHaveLength(1);
 
       const detail = await control<{
-        result: {
-          verified: boolean;
-          stores: {
-            store: string;
-            section: string;
-            found: number;
-            removed: number;
-            verification: { remaining: number };
-          }[];
-        };
+        result: ErasureProof;
         audit: { fromState: string | null; toState: string }[];
       }>('GET', `/api/v1/dsr/${erasure.id}`);
       const proof = detail.body.result;

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlRequest } from '../../cli/control-client.ts';
 import { startTestPlatform, type TestPlatform } from '../../testing/test-platform.ts';
+import type { ErasureProof } from './dsr-service.ts';
 import { fileBytes } from './store-scan.ts';
 
 let tp: TestPlatform;
@@ -111,18 +112,10 @@ describe('erasing a subject whose windows are still open', () => {
     });
     await control('POST', `/api/v1/dsr/${created.id}/verify`, { method: 'test: signed-in session' });
     await control('POST', `/api/v1/dsr/${created.id}/approve`);
-    const run = await control<{
-      state: string;
-      result: {
-        stores: {
-          store: string;
-          section: string;
-          found: number;
-          removed: number;
-          verification: { remaining: number };
-        }[];
-      };
-    }>('POST', `/api/v1/dsr/${created.id}/run`);
+    const run = await control<{ state: string; result: ErasureProof }>(
+      'POST',
+      `/api/v1/dsr/${created.id}/run`,
+    );
     expect(run.state).toBe('completed');
     const stream = run.result.stores.find((s) => s.store === 'stream' && s.section === 'stream_state');
     // session_metrics, event_volume_alerts (X's groups) and active_users (X's ids in its exact sets); user_engagement
