@@ -2,6 +2,8 @@
  * Backfill through the real platform: events sent days after their own time are not re-stamped into live windows
  * but land, once the warehouse holds them, in the windows of their own event time — recomputed from every event
  * the warehouse has for that day, so a second import for the same day corrects the rows rather than adding to them.
+ * A day whose windows all ended before the results' retention (`retention.aggregatedMetricsDays`, 730 days) is not
+ * recomputed, as the retention job would delete its rows.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,14 +18,15 @@ afterAll(async () => {
 });
 
 const DAY = 86_400_000;
-// 10:00 UTC three days ago: a 5-minute session window (10:00, 10:05].
-const base = Math.floor((Date.now() - 3 * DAY) / DAY) * DAY + 10 * 3_600_000;
+/** 10:00 UTC `days` days ago: a 5-minute session window (10:00, 10:05]. */
+const daysAgo = (days: number) => Math.floor((Date.now() - days * DAY) / DAY) * DAY + 10 * 3_600_000;
+const base = daysAgo(3);
 
-function event(minute: number, second: number, userId: string, sessionId: string) {
+function event(minute: number, second: number, userId: string, sessionId: string, day = base) {
   return {
     eventId: randomUUID(),
     eventName: 'page_view',
-    timestamp: new Date(base + minute * 60_000 + second * 1000).toISOString(),
+    timestamp: new Date(day + minute * 60_000 + second * 1000).toISOString(),
     sentAt: new Date().toISOString(),
     userId,
     sessionId,
@@ -65,5 +68,17 @@ describe('backfill recomputation', () => {
     const metrics = await (await fetch(`${tp.url}/metrics`)).text();
     expect(metrics).toMatch(/deepref_stream_events_total\{outcome="backfill"\} 5/);
     expect(Number(/deepref_stream_backfill_days_total (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2);
+  });
+
+  it('recomputes a day within the aggregated-metrics retention, and not one past it', async () => {
+    const [kept, expired] = [`s-${randomUUID()}`, `s-${randomUUID()}`];
+    const events = [
+      event(0, 0, 'u-retention', kept, daysAgo(729)),
+      event(0, 0, 'u-retention', expired, daysAgo(732)),
+    ];
+    expect((await tp.post('/api/telemetry/events', events)).status).toBe(200);
+    await tp.platform.drain();
+    expect(await sessionRows(kept)).toHaveLength(1);
+    expect(await sessionRows(expired)).toEqual([]);
   });
 });
