@@ -20,13 +20,14 @@ import type {
   DeadLetterQuery,
   DeadLetterStore,
   EventLog,
+  LogExpiry,
   LogRecord,
   RawLogRecord,
   SubjectRecords,
 } from '../event-log.ts';
 import { checkDeadLetter, checkPartition } from '../event-log.ts';
 import { RecentTail, type RecentTailCapacity } from './recent-tail.ts';
-import { expireLogRows, type LogExpiry } from './sqlite-log-retention.ts';
+import { expireLogRows } from './sqlite-log-retention.ts';
 import {
   type AppendRequest,
   type GroupRequest,

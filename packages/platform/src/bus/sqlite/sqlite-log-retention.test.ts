@@ -65,4 +65,19 @@ describe('event log retention', () => {
     ).toBe(0);
     await log.close();
   });
+
+  it("treats a partition's consumers as the one partition's, so they hold events back too", async () => {
+    const { log } = await logWith(6);
+    await log.commitOffset('lake', 6);
+    await log.commitOffset('warehouse.p0', 2);
+    const expiry = {
+      before: { events: future, deadLetters: past },
+      consumers: ['lake'],
+      partitionConsumers: [(partition: number) => `warehouse.p${partition}`],
+      dryRun: false,
+    };
+    expect((await log.expire(expiry)).events).toBe(2);
+    expect((await log.read(0, 100)).map((r) => r.offset)).toEqual([3, 4, 5, 6]);
+    await log.close();
+  });
 });

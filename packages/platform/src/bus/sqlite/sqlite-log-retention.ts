@@ -5,13 +5,7 @@
  * pages. The newest event stays, whatever its age, so that offsets are never reused.
  */
 import type Database from 'better-sqlite3';
-
-export interface LogExpiry {
-  before: { events: Date; deadLetters: Date };
-  /** Consumers that must have passed an event before it may go; one that never committed holds everything. */
-  consumers: readonly string[];
-  dryRun: boolean;
-}
+import type { LogExpiry } from '../event-log.ts';
 
 export function expireLogRows(
   db: Database.Database,
@@ -22,7 +16,9 @@ export function expireLogRows(
     offset: number;
   }[];
   const committed = new Map(offsets.map((row) => [row.consumer, row.offset]));
-  const passed = Math.min(...expiry.consumers.map((consumer) => committed.get(consumer) ?? 0));
+  // One partition: its consumers are consumers of the whole log.
+  const consumers = [...expiry.consumers, ...(expiry.partitionConsumers ?? []).map((name) => name(0))];
+  const passed = Math.min(...consumers.map((consumer) => committed.get(consumer) ?? 0));
   const newest = (db.prepare('SELECT max("offset") FROM events').pluck().get() as number | null) ?? 0;
   const upTo = Math.min(passed, newest - 1);
   const eventsWhere = '"offset" <= @upTo AND appended_at < @before';
