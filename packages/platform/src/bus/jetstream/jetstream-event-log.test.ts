@@ -10,60 +10,15 @@ import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeWithService } from '../../testing/services.ts';
 import { describeEventLogContract, storedEvent } from '../event-log.contract.ts';
-import type { AppendOutcome, EventLog } from '../event-log.ts';
+import type { AppendOutcome } from '../event-log.ts';
 import { type JetStreamEventLogOptions, openJetStreamEventLog } from './jetstream-event-log.ts';
-import { dedupKey, jetStreamLayout } from './jetstream-layout.ts';
-import { natsReach, natsUrl } from './nats-test-server.ts';
+import { dedupKey } from './jetstream-layout.ts';
+import { type JetStreamTestLog, jetStreamTestLog, natsReach, natsUrl } from './nats-test-server.ts';
 
 const reach = await natsReach();
 
 let admin: NatsConnection;
 let jsm: JetStreamManager;
-
-interface TestLog {
-  stream: string;
-  subjectPrefix: string;
-  partitions: number;
-  open(options?: JetStreamEventLogOptions): Promise<EventLog>;
-  /** Closes every log it opened and deletes its streams and buckets. */
-  dispose(): Promise<void>;
-}
-
-/** A log of streams no other test uses. */
-function testLog(base: JetStreamEventLogOptions = {}): TestLog {
-  const suffix = randomUUID().slice(0, 8);
-  const stream = `DEEPREF_TEST_${suffix}`;
-  const subjectPrefix = `deepref-test.${suffix}`;
-  const partitions = base.partitions ?? 8;
-  const opened: EventLog[] = [];
-  return {
-    stream,
-    subjectPrefix,
-    partitions,
-    async open(options = {}) {
-      const log = await openJetStreamEventLog({
-        servers: natsUrl,
-        stream,
-        subjectPrefix,
-        partitions,
-        ...base,
-        ...options,
-      });
-      opened.push(log);
-      return log;
-    },
-    async dispose() {
-      for (const log of opened) await log.close();
-      const layout = jetStreamLayout(stream, subjectPrefix, partitions);
-      const names = [
-        layout.eventStream,
-        layout.deadLetterStream,
-        ...[layout.seenBucket, layout.offsetBucket, layout.replayBucket].map((bucket) => `KV_${bucket}`),
-      ];
-      await Promise.all(names.map((name) => jsm.streams.delete(name).catch(() => false)));
-    },
-  };
-}
 
 describeWithService(reach, 'JetStreamEventLog', () => {
   beforeAll(async () => {
@@ -76,14 +31,14 @@ describeWithService(reach, 'JetStreamEventLog', () => {
   });
 
   describeEventLogContract('jetstream', async (options = {}) => {
-    const test = testLog({ maxPendingEvents: options.maxPendingEvents ?? 10_000 });
+    const test = jetStreamTestLog({ maxPendingEvents: options.maxPendingEvents ?? 10_000 });
     return { log: await test.open(), reopen: () => test.open(), dispose: () => test.dispose() };
   });
 
   describe('on JetStream', () => {
-    let tests: TestLog[] = [];
-    function newTestLog(base?: JetStreamEventLogOptions): TestLog {
-      const test = testLog(base);
+    let tests: JetStreamTestLog[] = [];
+    function newTestLog(base?: JetStreamEventLogOptions): JetStreamTestLog {
+      const test = jetStreamTestLog(base);
       tests.push(test);
       return test;
     }

@@ -11,9 +11,8 @@ import { expect, it } from 'vitest';
 import { describeWithService } from '../../testing/services.ts';
 import { deadLetter, storedEvent } from '../event-log.contract.ts';
 import type { EventLog, LogExpiry } from '../event-log.ts';
-import { openJetStreamEventLog } from './jetstream-event-log.ts';
 import { jetStreamLayout, partitionOf } from './jetstream-layout.ts';
-import { natsReach, natsUrl } from './nats-test-server.ts';
+import { jetStreamTestLog, natsReach, natsUrl } from './nats-test-server.ts';
 
 const reach = await natsReach();
 
@@ -27,35 +26,6 @@ const userOf = Array.from({ length: partitions }, (_, p) => {
 const eventIn = (partition: number) => storedEvent(randomUUID(), { userId: userOf[partition]! });
 const wholeLog = ['lake', 'stream'];
 const partitionConsumer = (p: number) => `warehouse.p${p}`;
-
-/** A log of streams no other test uses; `dispose` closes it and deletes them. */
-async function testLog(): Promise<{ log: EventLog; stream: string; dispose(): Promise<void> }> {
-  const stream = `DEEPREF_TEST_${randomUUID().slice(0, 8).toUpperCase()}`;
-  const log = await openJetStreamEventLog({
-    servers: natsUrl,
-    stream,
-    subjectPrefix: `deepref-test.${stream.toLowerCase()}`,
-    partitions,
-  });
-  return {
-    log,
-    stream,
-    async dispose() {
-      await log.close();
-      const nc = await connect({ servers: natsUrl });
-      try {
-        const jsm = await jetstreamManager(nc);
-        const layout = jetStreamLayout(stream, 'x', 1);
-        const buckets = [layout.seenBucket, layout.offsetBucket, layout.replayBucket];
-        for (const name of [layout.eventStream, layout.deadLetterStream, ...buckets.map((b) => `KV_${b}`)]) {
-          await jsm.streams.delete(name).catch(() => false);
-        }
-      } finally {
-        await nc.close();
-      }
-    },
-  };
-}
 
 /**
  * A time after everything stored so far and before anything stored next. The stream stamps messages with the
@@ -84,7 +54,8 @@ function expiry(events: Date, options: Partial<LogExpiry> = {}): LogExpiry {
 
 describeWithService(reach, 'EventLog.expire (JetStream)', () => {
   it('removes, partition by partition, the events its own consumers and the whole log’s passed before the cutoff', async () => {
-    const { log, dispose } = await testLog();
+    const test = jetStreamTestLog({ partitions });
+    const log = await test.open();
     try {
       // Offsets 1-8: two old events per partition, in the order p0 p1 p2 p3 p0 p1 p2 p3; 9-12: one new each.
       const old = [0, 1, 2, 3, 0, 1, 2, 3].map(eventIn);
@@ -114,12 +85,13 @@ describeWithService(reach, 'EventLog.expire (JetStream)', () => {
       ]);
       expect(await log.head()).toBe(13);
     } finally {
-      await dispose();
+      await test.dispose();
     }
   });
 
   it('keeps what a consumer of the whole log has not passed, and everything while one never committed', async () => {
-    const { log, dispose } = await testLog();
+    const test = jetStreamTestLog({ partitions });
+    const log = await test.open();
     try {
       await log.append({ events: [0, 1, 2, 3, 0, 1].map(eventIn), deadLetters: [] });
       const cut = await cutoff();
@@ -134,12 +106,13 @@ describeWithService(reach, 'EventLog.expire (JetStream)', () => {
       expect(await log.expire(expiry(cut))).toEqual({ events: 3, deadLetters: 0 });
       expect(await offsetsOf(log)).toEqual([4, 5, 6]);
     } finally {
-      await dispose();
+      await test.dispose();
     }
   });
 
   it('keeps the newest event whatever its age, and gives the next append the next offset', async () => {
-    const { log, dispose } = await testLog();
+    const test = jetStreamTestLog({ partitions });
+    const log = await test.open();
     try {
       await log.append({ events: [0, 1, 2, 3, 0].map(eventIn), deadLetters: [] });
       for (const consumer of wholeLog) await log.commitOffset(consumer, 5);
@@ -154,12 +127,13 @@ describeWithService(reach, 'EventLog.expire (JetStream)', () => {
         { status: 'accepted', offset: 6 },
       ]);
     } finally {
-      await dispose();
+      await test.dispose();
     }
   });
 
   it('removes the dead letters received before their cutoff with their replay marks, whatever the consumers', async () => {
-    const { log, stream, dispose } = await testLog();
+    const test = jetStreamTestLog({ partitions });
+    const log = await test.open();
     try {
       const letter = (n: number) => deadLetter({ raw: `{"n":${n}}` });
       await log.append({ events: [], deadLetters: [letter(1), letter(2)] });
@@ -179,14 +153,14 @@ describeWithService(reach, 'EventLog.expire (JetStream)', () => {
       expect(await log.deadLetters.get(1)).toBeUndefined();
       const nc = await connect({ servers: natsUrl });
       try {
-        const bucket = `KV_${jetStreamLayout(stream, 'x', 1).replayBucket}`;
+        const bucket = `KV_${jetStreamLayout(test.stream, 'x', 1).replayBucket}`;
         const info = await (await jetstreamManager(nc)).streams.info(bucket, { subjects_filter: '>' });
         expect(Object.keys(info.state.subjects ?? {})).toEqual([`$KV.${bucket.slice(3)}.3`]);
       } finally {
         await nc.close();
       }
     } finally {
-      await dispose();
+      await test.dispose();
     }
   });
 
@@ -207,7 +181,8 @@ describeWithService(reach, 'EventLog.expire (JetStream)', () => {
     });
     await fc.assert(
       fc.asyncProperty(scenario, async ({ partitionOfEvent, old, wholeLog: passed, perPartition }) => {
-        const { log, dispose } = await testLog();
+        const test = jetStreamTestLog({ partitions });
+        const log = await test.open();
         try {
           const events = partitionOfEvent.map(eventIn);
           const oldCount = Math.min(old, events.length);
@@ -235,7 +210,7 @@ describeWithService(reach, 'EventLog.expire (JetStream)', () => {
           const kept = events.map((_, i) => i + 1).filter((offset) => !expired.includes(offset));
           expect(await offsetsOf(log)).toEqual(kept);
         } finally {
-          await dispose();
+          await test.dispose();
         }
       }),
       { numRuns: 25 },

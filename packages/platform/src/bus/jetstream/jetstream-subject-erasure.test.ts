@@ -6,16 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { jetStreamStoreFiles, natsStoreDir } from '../../privacy/dsr/store-scan.ts';
 import { storedEvent } from '../../storage/test-events.ts';
 import { describeWithService } from '../../testing/services.ts';
 import type { EventLog } from '../event-log.ts';
-import { openJetStreamEventLog } from './jetstream-event-log.ts';
-import { jetStreamLayout } from './jetstream-layout.ts';
-import { natsReach, natsUrl } from './nats-test-server.ts';
+import { type JetStreamTestLog, jetStreamTestLog, natsReach } from './nats-test-server.ts';
 
 const reach = await natsReach();
 
@@ -47,38 +43,15 @@ async function untilOnDisk(stream: string, text: string): Promise<void> {
 }
 
 describeWithService(reach, 'EventLog.eraseSubject (JetStream)', () => {
-  let stream: string;
+  let test: JetStreamTestLog;
   let log: EventLog;
 
   beforeEach(async () => {
-    stream = `DEEPREF_TEST_${randomUUID().slice(0, 8).toUpperCase()}`;
-    log = await openJetStreamEventLog({
-      servers: natsUrl,
-      stream,
-      subjectPrefix: `deepref-test.${stream.toLowerCase()}`,
-      partitions: 4,
-    });
+    test = jetStreamTestLog({ partitions: 4 });
+    log = await test.open();
   });
 
-  afterEach(async () => {
-    await log.close();
-    const nc = await connect({ servers: natsUrl });
-    try {
-      const jsm = await jetstreamManager(nc);
-      const layout = jetStreamLayout(stream, 'x', 1);
-      for (const name of [
-        layout.eventStream,
-        layout.deadLetterStream,
-        `KV_${layout.seenBucket}`,
-        `KV_${layout.offsetBucket}`,
-        `KV_${layout.replayBucket}`,
-      ]) {
-        await jsm.streams.delete(name).catch(() => false);
-      }
-    } finally {
-      await nc.close();
-    }
-  });
+  afterEach(() => test.dispose());
 
   it('removes the subject’s events and dead letters from every partition, and leaves the others', async () => {
     await log.append({
@@ -119,16 +92,16 @@ describeWithService(reach, 'EventLog.eraseSubject (JetStream)', () => {
       ],
       deadLetters: [deadLetter('user-x', 3)],
     });
-    const files = jetStreamStoreFiles(stream);
+    const files = jetStreamStoreFiles(test.stream);
     if (files === undefined) {
       console.warn(`The NATS store folder ${natsStoreDir} is not readable here: the byte check is left out.`);
       return;
     }
-    for (const n of [1, 2, 3]) await untilOnDisk(stream, marker(n));
+    for (const n of [1, 2, 3]) await untilOnDisk(test.stream, marker(n));
 
     expect(await log.eraseSubject!(['user-x'])).toEqual({ events: 1, deadLetters: 1 });
 
-    const after = jetStreamStoreFiles(stream)!;
+    const after = jetStreamStoreFiles(test.stream)!;
     expect(filesHolding(after, marker(1))).toEqual([]);
     expect(filesHolding(after, marker(3))).toEqual([]);
     expect(filesHolding(after, marker(2)).length).toBeGreaterThan(0);
