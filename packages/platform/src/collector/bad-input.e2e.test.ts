@@ -244,11 +244,53 @@ function badInputSuite(adapters: AdapterSet) {
           {
             status: 'rejected',
             reason: 'payload_format',
-            message: 'the item is nested too deeply to serialise',
+            message: 'the item nests objects and arrays more than 1024 levels deep',
           },
         ]);
       }
       expect((await storedEvents(tp)).has(eventId)).toBe(false);
+    });
+
+    it('dead-letters an item nested 3,000 levels deep with its raw text, and stores the rest of its batch', async () => {
+      // Deep enough to overflow a recursive walk after the wire (a 500 for the whole batch before), shallow enough to
+      // serialise.
+      let nested: unknown = 'bottom';
+      for (let level = 0; level < 3_000; level++) nested = level % 2 ? [nested] : { [`l${level}`]: nested };
+      const lastId = await lastDeadLetterId(tp);
+      const deep = event({ properties: { nested } });
+      const fine = event();
+      const response = await send([deep, fine]);
+      expect(response.status).toBe(200);
+      expect(response.body.results).toEqual([
+        {
+          eventId: deep.eventId,
+          status: 'rejected',
+          reason: 'payload_format',
+          message: 'the item nests objects and arrays more than 1024 levels deep',
+        },
+        { eventId: fine.eventId, status: 'accepted' },
+      ]);
+      const [letter] = await deadLettersAfter(tp, lastId);
+      expect(letter).toMatchObject({ reason: 'payload_format', raw: JSON.stringify(deep) });
+    });
+
+    it('dead-letters every item of a batch whose context nests more than 1,024 levels deep', async () => {
+      let nested: unknown = 1;
+      for (let level = 0; level < 1_100; level++) nested = { n: nested };
+      const items = [event(), event()].map(({ eventName, ...rest }) => ({
+        ...rest,
+        type: 'track',
+        event: eventName,
+      }));
+      const response = await send({ batch: items, context: { deep: nested } }, undefined, '/v1/batch');
+      expect(response.status).toBe(200);
+      expect(response.body.results).toEqual(
+        items.map(() => ({
+          status: 'rejected',
+          reason: 'payload_format',
+          message: 'the batch context the item inherits nests objects and arrays more than 1024 levels deep',
+        })),
+      );
     });
 
     it('dead-letters an item that is an array nested 10,000 levels deep', async () => {

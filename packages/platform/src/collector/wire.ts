@@ -131,12 +131,16 @@ function mapItem(
     return deadLetter('payload_format', `the item is ${describeKind(item)}, not a JSON object`, raw);
   }
   const maxBytes = ctx.limits.maxEventBytes;
-  // The exact size (serialising the item again) only when a cheap upper bound of it does not settle the limit.
+  if (sharedTooDeep(shared)) {
+    return deadLetter('payload_format', tooDeep('the batch context the item inherits'), '');
+  }
+  // The exact size (serialising the item again) only when a cheap upper bound of it does not settle the limit,
+  // which it does for any item nested less than 64 levels deep.
   let rawSize: number | undefined;
   if (jsonBytesBound(item, maxBytes) > maxBytes) {
     const json = stringify(item);
-    if (json === undefined) {
-      return deadLetter('payload_format', 'the item is nested too deeply to serialise', '');
+    if (json === undefined || nestedDeeperThan(item, maxNesting)) {
+      return deadLetter('payload_format', tooDeep('the item'), capRaw(json ?? '', maxBytes));
     }
     rawSize = Buffer.byteLength(json);
   }
@@ -165,7 +169,8 @@ const eventTypes: readonly EventType[] = ['track', 'page', 'screen', 'identify',
 /**
  * The envelope's strings that the warehouse and the lake keep as text columns, which are UTF-8: a lone surrogate
  * has no UTF-8 form and would be stored there as U+FFFD while the log kept the original, so the stores would
- * disagree on the event's name or ids. Inside `properties`, `context` and `traits` it survives, as a JSON escape.
+ * disagree on the event's name or ids. Inside `properties`, `context` and `traits` it survives in the log, as a JSON
+ * escape; the warehouse and the lake hold U+FFFD there (event-columns.ts).
  */
 const textColumnFields = [
   'eventName',
@@ -552,6 +557,48 @@ function bound(value: unknown, budget: number, depth: number): number {
     default:
       return Number.POSITIVE_INFINITY;
   }
+}
+
+/**
+ * Levels of objects and arrays an item may nest, itself the first: the stages after the wire walk events
+ * recursively (the PII walk ran out of stack past about 2,500 levels, answering 500 for the whole batch, which the
+ * client would retry for ever), and no client needs more.
+ */
+export const maxNesting = 1_024;
+
+function tooDeep(what: string): string {
+  return `${what} nests objects and arrays more than ${maxNesting} levels deep`;
+}
+
+/** Whether `value` nests objects and arrays more than `limit` levels deep (it is the first); no recursion. */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const values: unknown[] = [value];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const next = values.pop();
+    const depth = depths.pop()!;
+    if (next === null || typeof next !== 'object') continue;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(next) ? next : Object.values(next)) {
+      if (child !== null && typeof child === 'object') {
+        values.push(child);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return false;
+}
+
+// A batch's items share its fields: their depth is checked once for the run of items that share them.
+let lastShared: Item = noBatchFields;
+let lastSharedTooDeep = false;
+
+function sharedTooDeep(shared: Item): boolean {
+  if (shared !== lastShared) {
+    lastSharedTooDeep = nestedDeeperThan(shared, maxNesting);
+    lastShared = shared;
+  }
+  return lastSharedTooDeep;
 }
 
 /** JSON text of a value, or undefined when it cannot be serialised (nesting deeper than the stack). */

@@ -86,8 +86,22 @@ export function utcTimestamp(time: string | undefined): string | null {
   return iso.length === 24 ? iso : null;
 }
 
+/**
+ * An escaped surrogate in JSON text (after an even run of backslashes, so not an escaped backslash followed by
+ * `ud800`): JSON.stringify writes a surrogate as an escape only when it is alone, and writes pairs as they are.
+ */
+const loneSurrogateEscape = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g;
+
+/**
+ * A JSON column's text. A lone surrogate (which the collector keeps in properties, context and traits) becomes
+ * U+FFFD: it has no UTF-8 form, PostgreSQL's jsonb refuses it, and DuckDB's JSON reader refuses it when reading, so
+ * that one such event failed every query reading a property over its rows and every read of its lake file
+ * (compaction, erasure, retention). The log keeps the event as it came.
+ */
 function json(value: object | undefined): string | null {
-  return value === undefined ? null : JSON.stringify(value);
+  if (value === undefined) return null;
+  const text = JSON.stringify(value);
+  return text.includes('\\ud') ? text.replace(loneSurrogateEscape, '$1\\ufffd') : text;
 }
 
 /** The row for one log record, in `eventColumns` order. */

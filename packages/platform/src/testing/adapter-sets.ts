@@ -32,8 +32,9 @@ export interface AdapterSet {
    */
   checkIntegrity(tp: TestPlatform): Promise<string[]>;
   /**
-   * The text the warehouse gives back for `text`: itself, or with what the engine cannot hold replaced
-   * (PostgreSQL stores NUL and lone surrogates as U+FFFD; docs/deployment.md).
+   * The text the warehouse gives back for `text`: itself, or with what the engine cannot hold replaced (a lone
+   * surrogate, which the collector keeps only inside JSON, is U+FFFD in every warehouse; PostgreSQL stores NUL as
+   * U+FFFD too; docs/deployment-postgres.md).
    */
   warehouseText(text: string): string;
 }
@@ -64,7 +65,8 @@ function engineEnv(engines: Engines): Record<string, string> {
   return env;
 }
 
-const identity = (text: string) => text;
+/** Lone surrogates as U+FFFD: what every warehouse's JSON holds for them (storage/event-columns.ts). */
+const wellFormed = (text: string) => text.replace(/\p{Cs}/gu, '\ufffd');
 
 /** SQLite's `PRAGMA integrity_check` on a database file, read-only beside the server's own connection. */
 function sqliteIntegrity(file: string): string[] {
@@ -82,7 +84,7 @@ function sqliteIntegrity(file: string): string[] {
 
 export const embeddedAdapters: AdapterSet = {
   name: 'embedded',
-  warehouseText: identity,
+  warehouseText: wellFormed,
   start: startTestPlatform,
   deploy: () => ({ engines: {}, env: {}, expireLeases: async () => {}, drop: async () => {} }),
   async checkIntegrity(tp) {

@@ -148,13 +148,18 @@ async function countLake(glob: string): Promise<{ count: number; distinct: numbe
 
 /** Runs `sql` (reading the view `lake`) on a DuckDB of the test's own; returns the first row. */
 async function readLake(glob: string, sql: string): Promise<unknown[]> {
+  return (await lakeRows(glob, sql))[0]!;
+}
+
+/** Runs `sql` (reading the view `lake`, the Parquet files under `glob`) on a DuckDB of the test's own. */
+export async function lakeRows(glob: string, sql: string): Promise<unknown[][]> {
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {
     await connection.run(
       `CREATE VIEW lake AS SELECT * FROM read_parquet('${glob.replaceAll("'", "''")}', hive_partitioning = 1)`,
     );
-    return (await connection.runAndReadAll(sql)).getRows()[0]!;
+    return (await connection.runAndReadAll(sql)).getRows();
   } finally {
     connection.closeSync();
     instance.closeSync();

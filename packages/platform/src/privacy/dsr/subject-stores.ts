@@ -14,6 +14,7 @@ import {
   eraseSubjectFromRealtime,
   findSubjectInRealtime,
 } from '../../stream/realtime/realtime-subject-erasure.ts';
+import { groupKeyOf, storedGroupKey } from '../../stream/sinks/warehouse-result-sink.ts';
 import type { SubjectState } from '../../stream/stream-engine.ts';
 import type { StreamProcessor } from '../../stream/stream-processor.ts';
 import type { KeyStore } from '../keys/key-store.ts';
@@ -225,7 +226,7 @@ export function warehouseStore(warehouse: Warehouse, keys: KeyStore | undefined)
                     CAST($8 AS TIMESTAMP)) ON CONFLICT DO NOTHING`,
               params: [
                 alert.job,
-                swap(String(alert.group_key), false),
+                storedGroupKey(swap(groupKeyOf(String(alert.group_key)), false)),
                 alert.window_end_ms,
                 sqlTime(alert.window_start),
                 sqlTime(alert.window_end),

@@ -5,7 +5,7 @@
  */
 import type { StoredEvent } from '@deepref/schema';
 import type { EdgeDecision, EdgeStage } from '../../collector/pipeline.ts';
-import { rawTruncatedMarker } from '../../collector/wire.ts';
+import { maxNesting, nestedDeeperThan, rawTruncatedMarker } from '../../collector/wire.ts';
 import { encryptField } from '../crypto/field-encryption.ts';
 import type { DataKey } from '../keys/key-store.ts';
 import type { Pseudonymizer } from '../pseudonymize.ts';
@@ -92,7 +92,15 @@ export function createPiiStage(deps: PiiStageDeps): PiiStage {
     } catch {
       return scrubText(raw);
     }
-    if (item === null || typeof item !== 'object' || Array.isArray(item)) return scrubText(raw);
+    // Too deep for the policy's walk (the reason it was refused, maybe): scrubbed as text.
+    if (
+      item === null ||
+      typeof item !== 'object' ||
+      Array.isArray(item) ||
+      nestedDeeperThan(item, maxNesting)
+    ) {
+      return scrubText(raw);
+    }
     const fields = item as Record<string, unknown>;
     // A Segment call without an event name is named by its type, as the collector names it (`group`, `identify`).
     const eventName = [fields.eventName, fields.event, fields.type].find(

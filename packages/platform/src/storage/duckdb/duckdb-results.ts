@@ -23,6 +23,8 @@ import {
   objectFromUnionValue,
 } from '@duckdb/node-api';
 import type { QueryResult } from '../warehouse.ts';
+// Text read back whole: a leading U+FEFF included.
+import './duckdb-text.ts';
 
 const maxDateMs = 8_640_000_000_000_000n;
 

@@ -141,6 +141,22 @@ describe('DuckdbWarehouse loadRaw', () => {
     );
   });
 
+  it('answers a query reading properties over an event whose properties held a lone surrogate', async () => {
+    // Found by acked-events-load.e2e.test.ts: the escape was stored as it came, and DuckDB's JSON functions refuse
+    // it, so every query reading a property over that event's rows failed.
+    const records = logRecords(1, 3);
+    records[1]!.event.properties = { n: 2, note: 'lone \ud800' };
+    await warehouse.loadRaw('warehouse', raw(records));
+    const result = await warehouse.query(
+      "SELECT properties->>'$.n', properties->>'$.note' FROM events ORDER BY log_offset",
+    );
+    expect(result.rows).toEqual([
+      ['1', null],
+      ['2', 'lone \ufffd'],
+      ['3', null],
+    ]);
+  });
+
   it('stores none of a batch it cannot read, nor its offset', async () => {
     const records = raw(logRecords(1, 5));
     records[3]!.body = '{"eventId":';

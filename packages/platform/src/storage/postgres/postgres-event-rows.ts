@@ -118,21 +118,22 @@ export async function createPartitions(client: pg.ClientBase, days: readonly str
 }
 
 /**
- * An escaped NUL or lone surrogate in JSON text (after an even run of backslashes, so not an escaped backslash
- * followed by `u0000`): JSON.stringify writes both, and jsonb refuses both.
+ * An escaped NUL in JSON text (after an even run of backslashes, so not an escaped backslash followed by `u0000`):
+ * JSON.stringify writes it, and jsonb refuses it.
  */
-const unstorableJsonEscape = /(?<!\\)((?:\\\\)*)\\u(?:0000|d[89a-f][0-9a-f]{2})/g;
+const nulJsonEscape = /(?<!\\)((?:\\\\)*)\\u0000/g;
 
 /**
- * Text PostgreSQL can store: it has no NUL character in text and no NUL or lone surrogate in jsonb, and refusing
- * the row would stop the loader at that record for good; each becomes U+FFFD (the replacement character). A time
- * or date is spelled as PostgreSQL reads it (`postgresTimeText`), for the same reason.
+ * Text PostgreSQL can store: it has no NUL character in text and no NUL in jsonb (a lone surrogate is U+FFFD in
+ * every store's JSON already, `eventRow`), and refusing the row would stop the loader at that record for good;
+ * each becomes U+FFFD (the replacement character). A time or date is spelled as PostgreSQL reads it
+ * (`postgresTimeText`), for the same reason.
  */
 function storable(value: EventRowValue, type: EventColumnType): EventRowValue {
   if (typeof value !== 'string') return value;
   if (type === 'TIMESTAMPTZ' || type === 'DATE') return postgresTimeText(value);
   let text = value.includes('\u0000') ? value.replaceAll('\u0000', '\ufffd') : value;
-  if (type === 'JSON' && text.includes('\\u')) text = text.replace(unstorableJsonEscape, '$1\\ufffd');
+  if (type === 'JSON' && text.includes('\\u0000')) text = text.replace(nulJsonEscape, '$1\\ufffd');
   return text;
 }
 

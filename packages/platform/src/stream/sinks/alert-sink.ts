@@ -8,7 +8,7 @@ import type { Metrics } from '../../ops/metrics.ts';
 import type { Warehouse } from '../../storage/warehouse.ts';
 import type { WindowResult } from '../stream-job.ts';
 import type { StreamSink } from '../stream-processor.ts';
-import { sqlTimestamp } from './warehouse-result-sink.ts';
+import { sqlTimestamp, storedGroupKey } from './warehouse-result-sink.ts';
 
 export const streamAlertsTableSql = `CREATE TABLE IF NOT EXISTS stream_alerts (
   job VARCHAR NOT NULL,
@@ -67,7 +67,7 @@ export class AlertSink implements StreamSink {
          RETURNING job`,
         [
           row.job,
-          row.key,
+          storedGroupKey(row.key),
           row.windowEnd,
           sqlTimestamp(row.windowStart),
           sqlTimestamp(row.windowEnd),

@@ -58,6 +58,30 @@ describeEachWarehouse('stream sinks', (engine) => {
         ['/b', '2026-03-01T10:01:00.000Z', '{"requests":2}'],
       ]);
     });
+
+    it('stores a row per group whose key holds a NUL or a lone surrogate, each keyed apart', async () => {
+      // Found by acked-events-load.e2e.test.ts: a user id with a NUL made PostgreSQL refuse the window's row, and
+      // two endpoints differing only in a lone surrogate (U+FFFD to any UTF-8 engine) made one statement update a
+      // row twice, which both engines refuse; the stream processor retried the batch for ever.
+      const warehouse = db.warehouse;
+      const sink = new WarehouseResultSink(warehouse);
+      const keys = ['nul\u0000', 'lone\ud800', 'lone\udfff', 'lone\ufffd', '"lone\\ud800"'];
+      const at = end + 3_600_000;
+      await sink.write(keys.map((key, i) => row(key, at, i)));
+      const result = await warehouse.query(
+        'SELECT group_key, group_values, result FROM stream_results WHERE window_end_ms = $1 ORDER BY result',
+        [at],
+      );
+      expect(result.rows.map(([, group]) => JSON.parse(group as string).endpoint)).toEqual(keys);
+      expect(new Set(result.rows.map(([key]) => key)).size).toBe(keys.length);
+      expect(result.rows.map(([key]) => key)).toEqual([
+        '"nul\\u0000"',
+        '"lone\\ud800"',
+        '"lone\\udfff"',
+        'lone\ufffd',
+        '"\\"lone\\\\ud800\\""',
+      ]);
+    });
   });
 
   describe('alert sink and routes', () => {

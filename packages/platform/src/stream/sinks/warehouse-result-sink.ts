@@ -24,6 +24,24 @@ export function sqlTimestamp(ms: number): string {
 
 const rowsPerStatement = 200;
 
+/** A surrogate not in a pair (with the `u` flag, a pair is one code point, not of this category). */
+const loneSurrogate = /\p{Cs}/u;
+
+/**
+ * A window's group key as the `group_key` column holds it: the key itself, or its JSON text (in quotes, escaped)
+ * when it has a NUL or a lone surrogate, which PostgreSQL refuses and every UTF-8 engine turns into U+FFFD (so two
+ * groups would share a row), or when it starts with a quote (so that no key is another's JSON text). Distinct keys
+ * stay distinct; `group_values` keeps the group's values exactly either way.
+ */
+export function storedGroupKey(key: string): string {
+  return key.startsWith('"') || key.includes('\u0000') || loneSurrogate.test(key) ? JSON.stringify(key) : key;
+}
+
+/** The group key a `group_key` value stands for: `storedGroupKey` undone. */
+export function groupKeyOf(stored: string): string {
+  return stored.startsWith('"') ? (JSON.parse(stored) as string) : stored;
+}
+
 export class WarehouseResultSink implements StreamSink {
   #ready: Promise<unknown> | undefined;
 
@@ -46,7 +64,7 @@ export class WarehouseResultSink implements StreamSink {
       const tuples = chunk.map((row) => {
         params.push(
           row.job,
-          row.key,
+          storedGroupKey(row.key),
           row.windowEnd,
           sqlTimestamp(row.windowStart),
           sqlTimestamp(row.windowEnd),
