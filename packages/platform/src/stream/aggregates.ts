@@ -82,6 +82,20 @@ export function count<In>(of?: ValueOf<In>): AggregateSpec<In> {
   );
 }
 
+/**
+ * A sum in a checkpoint. JSON has no Infinity or NaN, which a sum of finite values reaches when it overflows
+ * (1e308 + 1e308; then + -Infinity): JSON.stringify would write null, restored as 0, so a restart would change the
+ * window's result. Those three are written as their names.
+ */
+export function sumToJSON(sum: number): number | string {
+  return Number.isFinite(sum) ? sum : String(sum);
+}
+
+/** `sumToJSON` undone (`Number('Infinity')`, `Number('NaN')`). */
+export function sumFromJSON(snapshot: unknown): number {
+  return Number(snapshot);
+}
+
 class SumAccumulator implements Accumulator {
   constructor(
     public sum = 0,
@@ -103,8 +117,8 @@ class SumAccumulator implements Accumulator {
     if (this.n === 0) return null;
     return this.mean ? this.sum / this.n : this.sum;
   }
-  toJSON(): [number, number] {
-    return [this.sum, this.n];
+  toJSON(): [number | string, number] {
+    return [sumToJSON(this.sum), this.n];
   }
 }
 
@@ -114,7 +128,7 @@ export function sum<In>(of: ValueOf<In>): AggregateSpec<In> {
     'sum',
     of,
     () => new SumAccumulator(),
-    (s) => new SumAccumulator(...(s as [number, number])),
+    (s) => new SumAccumulator(sumFromJSON((s as unknown[])[0]), (s as [unknown, number])[1]),
     'sum',
   );
 }
@@ -125,7 +139,7 @@ export function avg<In>(of: ValueOf<In>): AggregateSpec<In> {
     'avg',
     of,
     () => new SumAccumulator(0, 0, true),
-    (s) => new SumAccumulator(...(s as [number, number]), true),
+    (s) => new SumAccumulator(sumFromJSON((s as unknown[])[0]), (s as [unknown, number])[1], true),
     'avg',
   );
 }

@@ -12,7 +12,15 @@
  * flat `Float64Array` (`FlatLayout`); only the other aggregates (distinct counts, percentiles, first/last) are
  * accumulator objects.
  */
-import type { Accumulator, AggregateResult, AggregateSpec, Scalar, Value } from './aggregates.ts';
+import {
+  type Accumulator,
+  type AggregateResult,
+  type AggregateSpec,
+  type Scalar,
+  sumFromJSON,
+  sumToJSON,
+  type Value,
+} from './aggregates.ts';
 import type { AnyStreamJob, WindowResult } from './stream-job.ts';
 import { alignUp, gcd, sessionCutoff } from './windows.ts';
 
@@ -438,7 +446,7 @@ class FlatLayout {
     return codes.map((code, i) => {
       const k = base + at[i]!;
       if (code === OBJECT) return objs[objBase + at[i]!]!.toJSON();
-      if (code === SUM || code === AVG) return [nums[k]!, nums[k + 1]!];
+      if (code === SUM || code === AVG) return [sumToJSON(nums[k]!), nums[k + 1]!];
       if (code === MIN || code === MAX) return Number.isNaN(nums[k]!) ? null : nums[k]!;
       return nums[k]!;
     });
@@ -458,8 +466,8 @@ class FlatLayout {
       const s = snapshots[i];
       if (code === OBJECT) objs[objBase + at[i]!] = specs[i]!.restore(s);
       else if (code === SUM || code === AVG) {
-        nums[k] = (s as [number, number])[0];
-        nums[k + 1] = (s as [number, number])[1];
+        nums[k] = sumFromJSON((s as unknown[])[0]);
+        nums[k + 1] = (s as [unknown, number])[1];
       } else if (code === MIN || code === MAX) nums[k] = s === null ? Number.NaN : (s as number);
       else nums[k] = s as number;
     }
