@@ -9,7 +9,12 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import path from 'node:path';
 import fastifyCookie from '@fastify/cookie';
-import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import {
   lakeWriterSlot,
   openEventLog,
@@ -29,6 +34,7 @@ import { authRoutes } from './api/auth/auth-routes.ts';
 import { dashboardDistDir, dashboardRoutes } from './api/dashboard-routes.ts';
 import { addApiDocs } from './api/docs-routes.ts';
 import { exampleRoutes } from './api/example-routes.ts';
+import { refuseNonFiniteNumbers } from './api/finite-numbers.ts';
 import { opsRoutes } from './api/ops-routes.ts';
 import { browserDistDir, sdkRoutes } from './api/sdk-routes.ts';
 import { jobRoutes } from './batch/job-routes.ts';
@@ -169,6 +175,25 @@ export async function startPlatform(
     // One log line per request would cost more than the request at 2,000 requests/s; /metrics counts them.
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
+    // Each route's schema bounds its own path parameters (at most 1,024 characters); the router's default of 100
+    // refused ids the schemas allow. Six times that fits any 1,024 characters percent-encoded (a surrogate pair,
+    // two characters, is twelve).
+    routerOptions: { maxParamLength: 6 * 1024 },
+    // The router refuses a malformed or overlong path before any route runs: answer it in the error catalog's shape.
+    frameworkErrors: (error, request, routeReply) => {
+      // Typed for any route's replies; this one is before any route.
+      const reply = routeReply as FastifyReply;
+      const refusal =
+        (error.statusCode ?? 500) < 500
+          ? new DeeprefError('DEEPREF_INVALID_QUERY', {
+              detail:
+                error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+                  ? 'a path parameter is longer than the route allows'
+                  : 'the path is not valid percent-encoded UTF-8',
+            })
+          : new DeeprefError('DEEPREF_INTERNAL', { requestId: request.id });
+      return reply.code(refusal.statusCode).send(refusal.toJSON());
+    },
   });
   app.setErrorHandler((error, request, reply) => {
     if (error instanceof DeeprefError) {
@@ -184,6 +209,9 @@ export async function startPlatform(
     request.log.error({ err: error }, 'request failed');
     return reply.code(500).send(new DeeprefError('DEEPREF_INTERNAL', { requestId: request.id }).toJSON());
   });
+
+  // Ajv lets ±Infinity through every number schema (finite-numbers.ts); refuse it before any handler sees it.
+  app.addHook('preHandler', refuseNonFiniteNumbers);
 
   // First, so that it sees every route after it.
   await addApiDocs(app);

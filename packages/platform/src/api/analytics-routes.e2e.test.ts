@@ -564,6 +564,34 @@ function analyticsRoutesSuite(adapters: AdapterSet) {
         'must be before',
       ],
       ['/events', { from: 'last tuesday' }, 'DEEPREF_BAD_DATE_RANGE', 'is not an ISO 8601 date'],
+      // Date.parse would read these as 2 March, 2001 and a year past 9999 (where week arithmetic threw a 500).
+      ['/events', { from: '2026-02-30' }, 'DEEPREF_BAD_DATE_RANGE', '`from` (2026-02-30) is not an ISO 8601'],
+      ['/events', { to: '1' }, 'DEEPREF_BAD_DATE_RANGE', '`to` (1) is not an ISO 8601 date'],
+      [
+        '/cohorts/behaviour',
+        { from: '275760-09-01', to: '275760-09-13' },
+        'DEEPREF_BAD_DATE_RANGE',
+        '`to` (275760-09-13) is not an ISO 8601 date',
+      ],
+      // PostgreSQL has no year 0; a week bucket late in 9999 starts in year 10000.
+      [
+        '/events',
+        { to: '0000-01-05' },
+        'DEEPREF_BAD_DATE_RANGE',
+        '`from` (-000001-12-06T00:00:00.000Z) is outside 0001-01-01T00:00:00.000Z to 9999-01-01T00:00:00.000Z',
+      ],
+      [
+        '/cohorts/behaviour',
+        { from: '9999-12-01', to: '9999-12-31' },
+        'DEEPREF_BAD_DATE_RANGE',
+        '`from` (9999-12-01T00:00:00.000Z) is outside',
+      ],
+      [
+        '/users/u1/profile',
+        { now: '2026-11-01T24:00:00Z' },
+        'DEEPREF_BAD_DATE_RANGE',
+        '`now` (2026-11-01T24:00:00Z)',
+      ],
       [
         '/events',
         { from: '2000-01-01', to: '2026-01-01' },

@@ -3,7 +3,7 @@
  * programs. Every route needs a reader, declares its query and answer as TypeBox schemas (hence validation and
  * the OpenAPI page), and turns a bad parameter into a 400 with a DEEPREF_* code. The list is in docs/api.md.
  */
-import { isRegisteredEvent } from '@deepref/schema';
+import { daysInMonth, isRegisteredEvent } from '@deepref/schema';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import Type, { type TSchema } from 'typebox';
@@ -75,6 +75,53 @@ const WindowHours = Type.Optional(
     description: 'Conversion window from step 1, in hours (default 336 = 14 days)',
   }),
 );
+
+/** ISO 8601 as the routes take it: a date, or a date and time with an optional fraction and zone. */
+const isoForm =
+  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})?)?$/;
+
+/**
+ * The instant `text` names; undefined when it is not in `isoForm` or names a day or time no calendar has (which
+ * `Date.parse` would roll over: 30 February is 2 March).
+ */
+function isoInstant(text: string): Date | undefined {
+  const match = isoForm.exec(text);
+  if (!match) return undefined;
+  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0] = match
+    .slice(1, 7)
+    .map((field) => (field === undefined ? 0 : Number(field)));
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  const time = Date.parse(text);
+  return Number.isNaN(time) ? undefined : new Date(time);
+}
+
+/**
+ * The times a query may reach, buckets included: PostgreSQL has no year 0, and a week or a month bucket after a
+ * time late in 9999 starts in year 10000, which neither warehouse reads back.
+ */
+const earliestTime = new Date('0001-01-01T00:00:00Z');
+const latestTime = new Date('9999-01-01T00:00:00Z');
+
+/** A time parameter read by `isoInstant`, or DEEPREF_BAD_DATE_RANGE naming it. */
+function timeParameter(name: string, text: string): Date {
+  const time = isoInstant(text);
+  if (!time) {
+    throw new DeeprefError('DEEPREF_BAD_DATE_RANGE', {
+      detail: `\`${name}\` (${text}) is not an ISO 8601 date or time, e.g. 2026-11-01 or 2026-11-01T00:00:00Z`,
+    });
+  }
+  return time;
+}
+
+/** Refuses a time outside the queryable ones (`earliestTime`, `latestTime`). */
+function checkQueryable(name: string, time: Date): void {
+  if (time < earliestTime || time > latestTime) {
+    throw new DeeprefError('DEEPREF_BAD_DATE_RANGE', {
+      detail: `\`${name}\` (${time.toISOString()}) is outside ${earliestTime.toISOString()} to ${latestTime.toISOString()}`,
+    });
+  }
+}
 
 // ---- answers ----
 
@@ -213,19 +260,13 @@ export async function analyticsRoutes(parent: FastifyInstance, deps: AnalyticsDe
 
   /** The range of `from`/`to` (default: the last 30 days up to now), checked. */
   const rangeOf = (query: { from?: string; to?: string }): { from: Date; to: Date } => {
-    const to = query.to === undefined ? now() : new Date(query.to);
+    const to = query.to === undefined ? now() : timeParameter('to', query.to);
     const from =
-      query.from === undefined ? new Date(to.getTime() - defaultDays * 86_400_000) : new Date(query.from);
-    for (const [name, time] of [
-      ['from', from],
-      ['to', to],
-    ] as const) {
-      if (Number.isNaN(time.getTime())) {
-        throw new DeeprefError('DEEPREF_BAD_DATE_RANGE', {
-          detail: `\`${name}\` (${query[name]}) is not an ISO 8601 date or time, e.g. 2026-11-01 or 2026-11-01T00:00:00Z`,
-        });
-      }
-    }
+      query.from === undefined
+        ? new Date(to.getTime() - defaultDays * 86_400_000)
+        : timeParameter('from', query.from);
+    checkQueryable('from', from);
+    checkQueryable('to', to);
     if (from >= to) {
       throw new DeeprefError('DEEPREF_BAD_DATE_RANGE', {
         detail: `\`from\` (${from.toISOString()}) must be before \`to\` (${to.toISOString()})`,
@@ -579,12 +620,8 @@ export async function analyticsRoutes(parent: FastifyInstance, deps: AnalyticsDe
       },
     },
     async (request) => {
-      const at = request.query.now === undefined ? now() : new Date(request.query.now);
-      if (Number.isNaN(at.getTime())) {
-        throw new DeeprefError('DEEPREF_BAD_DATE_RANGE', {
-          detail: `\`now\` (${request.query.now}) is not an ISO 8601 date or time`,
-        });
-      }
+      const at = request.query.now === undefined ? now() : timeParameter('now', request.query.now);
+      checkQueryable('now', at);
       return userProfile(warehouse, { person: request.params.userId, now: at.toISOString() }, dialect);
     },
   );
