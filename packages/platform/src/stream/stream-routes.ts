@@ -88,7 +88,8 @@ export async function streamRoutes(app: FastifyInstance, deps: StreamRoutesDeps)
     await alertsTable;
     const result = await deps.warehouse.query(
       `SELECT job, group_key, window_start, window_end, group_values, result, raised_at
-       FROM stream_alerts ORDER BY window_end_ms DESC, job, group_key LIMIT ${limit}`,
+       FROM stream_alerts ORDER BY window_end_ms DESC, job, group_key LIMIT $1`,
+      [limit],
     );
     return {
       alerts: result.rows.map(([job, key, windowStart, windowEnd, group, values, raisedAt]) => ({
