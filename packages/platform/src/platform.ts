@@ -210,8 +210,12 @@ export async function startPlatform(
     return reply.code(500).send(new DeeprefError('DEEPREF_INTERNAL', { requestId: request.id }).toJSON());
   });
 
-  // Ajv lets ±Infinity through every number schema (finite-numbers.ts); refuse it before any handler sees it.
-  app.addHook('preHandler', refuseNonFiniteNumbers);
+  // Ajv lets ±Infinity through every number schema (finite-numbers.ts): refused before any handler sees it, on the
+  // routes with a schema only, so that the collector's routes (which check their own input) pay nothing for it.
+  app.addHook('onRoute', (route) => {
+    if (!route.schema) return;
+    route.preHandler = [...(route.preHandler ? [route.preHandler].flat() : []), refuseNonFiniteNumbers];
+  });
 
   // First, so that it sees every route after it.
   await addApiDocs(app);

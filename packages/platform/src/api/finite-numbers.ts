@@ -36,8 +36,8 @@ function nonFinitePath(value: unknown, root: string): string | undefined {
   return undefined;
 }
 
+/** A route's pre-handler, on the routes with a schema (platform.ts); the parts its schema checked are read. */
 export async function refuseNonFiniteNumbers(request: FastifyRequest): Promise<void> {
-  // Routes without a schema (the collector) parse and check their own input.
   const schema = request.routeOptions.schema;
   if (!schema) return;
   const inUrl =

@@ -2,7 +2,13 @@
  * The one table shape every event sink shares (warehouse `events`, lake Parquet files): the column list with its
  * types, and the mapping of a log record onto one row of plain values. A sink only decides how to move the rows.
  */
-import { dateTimeForm, decimalDigits, type StoredEvent } from '@deepref/schema';
+import {
+  dateTimeForm,
+  decimalDigits,
+  firstStorableMillis,
+  lastStorableMillis,
+  type StoredEvent,
+} from '@deepref/schema';
 import type { LogRecord } from '../bus/event-log.ts';
 
 /** Column types in DuckDB's spelling; another engine maps them onto its own (PostgreSQL: jsonb for JSON). */
@@ -80,10 +86,8 @@ export function utcTimestamp(time: string | undefined): string | null {
   const form = utcForm(time);
   if (form !== 'other') return form === 'valid' ? time : null;
   const ms = Date.parse(time);
-  if (Number.isNaN(ms)) return null;
-  const iso = new Date(ms).toISOString();
-  // Past the years 0000 to 9999 (`-000001-…`, `+010000-…`): no warehouse loads it.
-  return iso.length === 24 ? iso : null;
+  // NaN, or past the years 0000 to 9999 (`-000001-…`, `+010000-…`), which no warehouse loads.
+  return ms >= firstStorableMillis && ms <= lastStorableMillis ? new Date(ms).toISOString() : null;
 }
 
 /**
