@@ -1,19 +1,21 @@
 /**
- * `npm run bench:ingest`: durable ingest throughput of the collector, and the same load against a bare Fastify route
- * that only parses the JSON, measured in the same run. Batches of 50 realistic events (unique ids) over HTTP at
+ * `npm run bench:ingest`: durable ingest throughput of the collector, and the same load against two references
+ * measured in the same run: a bare Fastify route that only parses the JSON (`bare-server.ts`), and the floor of a
+ * durable collector, which parses, writes each event back as JSON and group commits it to SQLite, nothing else
+ * (`floor-server.ts`). Batches of 50 realistic events (unique ids) over HTTP at
  * several concurrencies, with autocannon in this process and each server in a child process of its own.
  *
  * Durable events/s counts the events each 200 answer reports `accepted` (the collector answers only once they are
  * in the log on disk); the log's head, read from the SQLite file after each step, must confirm them.
  *
  *   npx tsx bench/ingest.ts [--quick] [--duration 10] [--warmup 3] [--concurrency 8,32,64] [--batch 50]
- *                           [--cpu-prof] [--data-dir DIR] [--only platform|bare] [--node-options="--flag ..."]
+ *                           [--cpu-prof] [--data-dir DIR] [--only platform,floor,bare] [--node-options="--flag ..."]
  *                           [--attempts 3]
  *
  * `--node-options` passes V8/Node flags to both servers (`--node-options=--max-semi-space-size=64`), for
  * experiments. A step that other processes disturbed (more than a quarter of a core) is measured again, up to
  * `--attempts` times (default 3, 1 with --quick), and the least disturbed attempt is kept; the report names what
- * disturbed it. The platform gets a fresh server and data folder for every measurement.
+ * disturbed it. The platform and the floor get a fresh server and data folder for every measurement.
  *
  * Results go to bench/results/ingest-latest.json (and CPU profiles to bench/results/profiles/ with --cpu-prof).
  */
@@ -63,7 +65,12 @@ const warmupS = Number(args.warmup ?? (quick ? 1 : 3));
 const concurrencies = (args.concurrency ?? (quick ? '8,32' : '8,32,64')).split(',').map(Number);
 const batchSize = Number(args.batch);
 const profiling = args['cpu-prof'] ?? false;
-const only = args.only as 'platform' | 'bare' | undefined;
+type Target = 'platform' | 'floor' | 'bare';
+const targetNames: Target[] = ['platform', 'floor', 'bare'];
+const only = (args.only?.split(',') ?? targetNames) as Target[];
+for (const name of only) {
+  if (!targetNames.includes(name)) throw new Error(`--only takes ${targetNames.join(', ')}, not ${name}`);
+}
 const attempts = Number(args.attempts ?? (quick ? 1 : 3));
 /** Cores used by other processes during a step above which it is measured again. */
 const disturbedCores = 0.25;
@@ -161,11 +168,14 @@ function otherConsumers(
 // ---- children ---------------------------------------------------------------------------------------------------
 
 interface Server {
-  name: 'platform' | 'bare';
+  name: Target;
   url: string;
   child: ChildProcess;
   output: () => string;
+  /** The platform's data folder, whose log's head the steps read. */
   dataDir?: string;
+  /** The floor server's folder. */
+  folder?: string;
   writeKey?: string;
   profileDir?: string;
   /** Profiles taken so far (the profiled platform numbers them from 1). */
@@ -200,10 +210,18 @@ async function until<T>(what: string, child: ChildProcess, probe: () => T | unde
   }
 }
 
-async function startBare(): Promise<Server> {
-  const { child, output } = spawnNode(['--import', 'tsx', path.join('bench', 'bare-server.ts')]);
+/** A reference server (`bare-server.ts`, `floor-server.ts`), which prints its address as its first line. */
+async function startReference(name: 'bare' | 'floor'): Promise<Server> {
+  const parent = args['data-dir'] ? path.resolve(args['data-dir']) : os.tmpdir();
+  const folder = name === 'floor' ? fs.mkdtempSync(path.join(parent, 'deepref-floor-')) : undefined;
+  const { child, output } = spawnNode([
+    '--import',
+    'tsx',
+    path.join('bench', `${name}-server.ts`),
+    ...(folder ? [folder] : []),
+  ]);
   const url = await until(
-    'the bare Fastify route',
+    name === 'bare' ? 'the bare Fastify route' : 'the floor server',
     child,
     () => {
       const line = output().split('\n')[0];
@@ -213,7 +231,7 @@ async function startBare(): Promise<Server> {
     },
     output,
   );
-  return { name: 'bare', url, child, output };
+  return { name, url, child, output, ...(folder ? { folder } : {}) };
 }
 
 let profiledServers = 0;
@@ -352,7 +370,7 @@ async function settledLogHead(dataDir: string): Promise<number> {
 // ---- one measured step ------------------------------------------------------------------------------------------
 
 export interface StepResult {
-  target: 'platform' | 'bare';
+  target: Target;
   concurrency: number;
   seconds: number;
   requests2xx: number;
@@ -500,11 +518,11 @@ async function measure(server: Server, concurrency: number, seconds: number, pro
 
 /**
  * Measures every concurrency on servers from `start`, warmed up first. The platform gets a fresh server (and data
- * folder) for every measurement, so that no step inherits the consumers' backlog of the one before; the bare route,
- * which keeps nothing, is started once.
+ * folder) for every measurement, so that no step inherits the consumers' backlog of the one before, and so does the
+ * floor, whose file then grows as the platform's does; the bare route, which keeps nothing, is started once.
  */
 async function runTarget(target: Server['name'], start: () => Promise<Server>): Promise<StepResult[]> {
-  const fresh = target === 'platform';
+  const fresh = target !== 'bare';
   let server: Server | undefined;
   const ready = async () => {
     if (server && !fresh) return server;
@@ -521,7 +539,12 @@ async function runTarget(target: Server['name'], start: () => Promise<Server>): 
       // On a shared machine another process may take a core in the middle of a step: measure again (up to
       // --attempts) and keep the attempt that others disturbed least.
       for (let attempt = 1; attempt <= attempts; attempt++) {
-        const result = await measure(await ready(), concurrency, durationS, profiling && fresh);
+        const result = await measure(
+          await ready(),
+          concurrency,
+          durationS,
+          profiling && target === 'platform',
+        );
         process.stdout.write(
           `  ${target} c=${concurrency}: ${thousands(result.eventsPerS)} events/s, ` +
             `p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, ` +
@@ -541,7 +564,9 @@ async function runTarget(target: Server['name'], start: () => Promise<Server>): 
 
 async function discard(server: Server): Promise<void> {
   await stop(server);
-  if (server.dataDir) fs.rmSync(server.dataDir, { recursive: true, force: true });
+  for (const folder of [server.dataDir, server.folder]) {
+    if (folder) fs.rmSync(folder, { recursive: true, force: true });
+  }
 }
 
 // ---- report -----------------------------------------------------------------------------------------------------
@@ -567,8 +592,9 @@ process.stdout.write(
     `load average at start: ${info.loadAverageAtStart.join(' ')}\n`,
 );
 
-const bare = only === 'platform' ? [] : await runTarget('bare', startBare);
-const platform = only === 'bare' ? [] : await runTarget('platform', startPlatformChild);
+const bare = only.includes('bare') ? await runTarget('bare', () => startReference('bare')) : [];
+const floor = only.includes('floor') ? await runTarget('floor', () => startReference('floor')) : [];
+const platform = only.includes('platform') ? await runTarget('platform', startPlatformChild) : [];
 
 const rows = [
   [
@@ -576,11 +602,14 @@ const rows = [
     'durable events/s',
     'p50 ms',
     'p99 ms',
+    'floor events/s',
     'bare events/s',
     'p50 ms',
     'p99 ms',
     'ratio',
+    'floor ratio',
     'cores: platform',
+    'floor',
     'bare',
     'ratio per core',
     'others: platform',
@@ -589,37 +618,45 @@ const rows = [
 ];
 /** Events per CPU-second of the server process (all its threads): a figure other processes barely move. */
 const perCore = (step: StepResult) => step.eventsPerS / step.cpu.server;
+const dash = <T>(step: T | undefined, show: (step: T) => string) => (step === undefined ? '-' : show(step));
 const comparisons = concurrencies.map((concurrency) => {
   const p = platform.find((s) => s.concurrency === concurrency);
+  const f = floor.find((s) => s.concurrency === concurrency);
   const b = bare.find((s) => s.concurrency === concurrency);
   const ratio = p && b ? p.eventsPerS / b.eventsPerS : undefined;
+  const floorRatio = f && b ? f.eventsPerS / b.eventsPerS : undefined;
   const ratioPerCore = p && b ? perCore(p) / perCore(b) : undefined;
   rows.push([
     String(concurrency),
-    p ? thousands(p.eventsPerS) : '-',
-    p ? String(p.latencyMs.p50) : '-',
-    p ? String(p.latencyMs.p99) : '-',
-    b ? thousands(b.eventsPerS) : '-',
-    b ? String(b.latencyMs.p50) : '-',
-    b ? String(b.latencyMs.p99) : '-',
-    ratio === undefined ? '-' : ratio.toFixed(2),
-    p ? cores(p.cpu.server) : '-',
-    b ? cores(b.cpu.server) : '-',
-    ratioPerCore === undefined ? '-' : ratioPerCore.toFixed(2),
-    p ? cores(p.cpu.other) : '-',
-    b ? cores(b.cpu.other) : '-',
+    dash(p, (p) => thousands(p.eventsPerS)),
+    dash(p, (p) => String(p.latencyMs.p50)),
+    dash(p, (p) => String(p.latencyMs.p99)),
+    dash(f, (f) => thousands(f.eventsPerS)),
+    dash(b, (b) => thousands(b.eventsPerS)),
+    dash(b, (b) => String(b.latencyMs.p50)),
+    dash(b, (b) => String(b.latencyMs.p99)),
+    dash(ratio, (r) => r.toFixed(2)),
+    dash(floorRatio, (r) => r.toFixed(2)),
+    dash(p, (p) => cores(p.cpu.server)),
+    dash(f, (f) => cores(f.cpu.server)),
+    dash(b, (b) => cores(b.cpu.server)),
+    dash(ratioPerCore, (r) => r.toFixed(2)),
+    dash(p, (p) => cores(p.cpu.other)),
+    dash(b, (b) => cores(b.cpu.other)),
   ]);
-  return { concurrency, ratio, ratioPerCore };
+  return { concurrency, ratio, floorRatio, ratioPerCore };
 });
 process.stdout.write(
   `\n${table(rows)}\n` +
+    'floor: parse, each event written back as JSON, group committed to SQLite (FULL), answered; nothing else\n' +
+    'ratio: platform over bare; floor ratio: floor over bare\n' +
     'cores: CPU used by each server process (all threads); ratio per core: platform over bare in events per ' +
     'CPU-second;\nothers: cores used meanwhile by other processes and kernel threads (contention, and the file ' +
     "system's journal working for the log's fsyncs)\n\n",
 );
 
 const problems: string[] = [];
-for (const step of [...bare, ...platform]) {
+for (const step of [...bare, ...floor, ...platform]) {
   if (step.requestsOther || step.errors || step.timeouts) {
     problems.push(
       `${step.target} c=${step.concurrency}: ${step.requestsOther} non-2xx, ${step.errors} errors, ` +
@@ -665,6 +702,17 @@ if (rated.length > 0) {
       `(all: ${rated.map((c) => `${c.concurrency}→${c.ratio!.toFixed(2)}`).join(', ')})`,
   );
 }
+const bestFloor = floor.reduce<StepResult | undefined>(
+  (top, step) => (top === undefined || step.eventsPerS > top.eventsPerS ? step : top),
+  undefined,
+);
+if (bestFloor) {
+  const ratio = comparisons.find((c) => c.concurrency === bestFloor.concurrency)?.floorRatio;
+  verdicts.push(
+    `info  the floor (the least a durable collector does) reached ${thousands(bestFloor.eventsPerS)} events/s ` +
+      `at concurrency ${bestFloor.concurrency}${ratio === undefined ? '' : `, ${ratio.toFixed(2)} of the bare route`}`,
+  );
+}
 process.stdout.write(`${verdicts.join('\n')}\n`);
 if (problems.length) process.stdout.write(`\nnotes:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
 
@@ -705,6 +753,7 @@ fs.writeFileSync(
       },
       targets,
       platform,
+      floor,
       bare,
       comparisons,
       verdicts,

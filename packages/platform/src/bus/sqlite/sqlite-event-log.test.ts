@@ -181,6 +181,26 @@ describe('SqliteEventLog', () => {
       );
     });
 
+    it('commits what was sent during a commit without waiting for the event loop to read that commit’s answer', async () => {
+      const log = open();
+      await log.append({ events: [storedEvent(randomUUID())], deadLetters: [] }); // the writer thread is ready
+      const first = log.append({
+        events: Array.from({ length: 5_000 }, () => storedEvent(randomUUID())),
+        deadLetters: [],
+      });
+      await new Promise(setImmediate); // sent; its commit takes milliseconds
+      const second = log.append({ events: [storedEvent(randomUUID())], deadLetters: [] });
+      await new Promise(setImmediate); // sent too, while the first is still committing
+      // From here the event loop is held: no answer of the writer thread's is read until the second is in the file.
+      const reader = rawConnection();
+      const head = () => reader.prepare('SELECT max("offset") FROM events').pluck().get() as number;
+      const until = Date.now() + 10_000;
+      while (head() < 5_002 && Date.now() < until) {}
+      expect(head()).toBe(5_002);
+      expect((await second)[0]).toEqual({ status: 'accepted', offset: 5_002 });
+      expect(await first).toHaveLength(5_000);
+    });
+
     it('commits a group as soon as it reaches maxGroupEvents', async () => {
       const commits: number[] = [];
       const log = open({ maxGroupEvents: 4, onGroupCommit: (commit) => commits.push(commit.events) });

@@ -2,9 +2,10 @@
  * The embedded `EventLog`: one SQLite file in WAL mode holding the log, the seen event ids (dedup), the dead letters
  * and the consumer offsets, so that a batch's events and its dead letters commit in one transaction.
  *
- * Appends are group committed by a writer thread: while it commits one group, the batches appended meanwhile queue
- * up and become the next group, one transaction and one fsync for all of them. The event loop only encodes events
- * as JSON and reads; inserts, fsyncs and checkpoints happen on the writer thread.
+ * Appends are group committed by a writer thread: what is appended within one turn of the event loop is sent to it as
+ * one command, without waiting for the commit before; while it commits one group, the commands sent meanwhile wait in
+ * its port and become the next group, one transaction and one fsync for all of them. The event loop only encodes
+ * events as JSON and reads; inserts, fsyncs and checkpoints happen on the writer thread.
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -51,7 +52,7 @@ export interface SqliteEventLogOptions {
   synchronous?: 'FULL' | 'NORMAL';
   /** Milliseconds since the epoch; injectable for tests of the dedup window. */
   now?: () => number;
-  /** The most events one group commit takes; a longer queue is committed in several groups. Default 10,000. */
+  /** The most events one group commit takes (one batch more at most); a longer queue is committed in several. Default 10,000. */
   maxGroupEvents?: number;
   /**
    * Recently accepted ids kept in memory (about 100 bytes each) before they move to the on-disk dedup index in
@@ -292,6 +293,14 @@ type Queued =
   | { kind: 'offset'; consumer: string; offset: number; settle: Settle<void> }
   | { kind: 'replay'; id: number; outcome: string; settle: Settle<void> };
 
+/** A command sent to the writer thread: the items it settles, and what it holds (for `onGroupCommit`). */
+interface SentCommand {
+  items: Queued[];
+  events: number;
+  deadLetters: number;
+  batches: number;
+}
+
 interface Settle<T> {
   resolve: (value: T) => void;
   reject: (error: unknown) => void;
@@ -306,12 +315,12 @@ function settled<T>(): { promise: Promise<T>; settle: Settle<T> } {
 }
 
 /** How the writer thread is started: through tsx while this file runs as TypeScript (no build step here). */
-function startWriter(file: string, options: LogWriterOptions): Worker {
+function startWriter(file: string, options: LogWriterOptions, maxGroupEvents: number): Worker {
   const entry = new URL(
     import.meta.url.endsWith('.ts') ? './sqlite-log-writer-thread.ts' : './sqlite-log-writer-thread.js',
     import.meta.url,
   ).href;
-  const workerData = { file, options };
+  const workerData = { file, options, maxGroupEvents };
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL(entry), { workerData });
   const tsxPackage = createRequire(import.meta.url).resolve('tsx/package.json');
   const tsx = pathToFileURL(tsxPackage.replace(/package\.json$/, 'dist/esm/api/index.mjs')).href;
@@ -325,10 +334,12 @@ export class SqliteEventLog extends SqliteLogReader implements EventLog {
   private readonly maxGroupEvents: number;
   private readonly writer: Worker;
   private readonly tail: RecentTail;
+  /** Waiting to be sent to the writer thread (at the end of this turn of the event loop, or once it is ready). */
   private queue: Queued[] = [];
-  /** Events queued or in the group being committed. */
+  /** Sent to the writer thread and not yet answered, in the order sent. */
+  private sent: SentCommand[] = [];
+  /** Events queued or sent and not yet answered. */
   private pendingEvents = 0;
-  private inFlight: { items: Queued[]; events: number; deadLetters: number; batches: number } | undefined;
   private ready = false;
   private flushTimer: NodeJS.Immediate | undefined;
   private lastOffset: number;
@@ -344,11 +355,15 @@ export class SqliteEventLog extends SqliteLogReader implements EventLog {
     this.maxGroupEvents = options.maxGroupEvents ?? 10_000;
     this.tail = new RecentTail(options.recentTail ?? { bodies: 65_536, events: 16_384 });
     this.lastOffset = (db.prepare('SELECT max("offset") FROM events').pluck().get() as number | null) ?? 0;
-    this.writer = startWriter(file, {
-      dedupWindowDays: options.dedupWindowDays,
-      synchronous: options.synchronous ?? 'FULL',
-      recentIdsInMemory: options.recentIdsInMemory ?? 262_144,
-    });
+    this.writer = startWriter(
+      file,
+      {
+        dedupWindowDays: options.dedupWindowDays,
+        synchronous: options.synchronous ?? 'FULL',
+        recentIdsInMemory: options.recentIdsInMemory ?? 262_144,
+      },
+      this.maxGroupEvents,
+    );
     this.writer.on('message', (message: WriterMessage) => this.onWriterMessage(message));
     this.writer.on('error', (error) =>
       this.fail(new Error(`The event log writer thread failed: ${error.message}`, { cause: error })),
@@ -465,17 +480,19 @@ export class SqliteEventLog extends SqliteLogReader implements EventLog {
   private enqueue(item: Queued): void {
     this.queue.push(item);
     this.writer.ref();
-    // While a group is being committed, the queue waits for it: it becomes the next group.
-    if (!this.inFlight && this.ready) this.flushTimer ??= setImmediate(() => this.flush());
+    if (this.ready) this.flushTimer ??= setImmediate(() => this.flush());
   }
 
-  /** Sends the next group to the writer, unless one is being committed or the writer is not ready. */
+  /** Sends what is queued to the writer, in commands of at most `maxGroupEvents` events, once it is ready. */
   private flush(): void {
     if (this.flushTimer) {
       clearImmediate(this.flushTimer);
       this.flushTimer = undefined;
     }
-    if (this.inFlight || !this.ready || this.queue.length === 0) return;
+    while (this.ready && this.queue.length > 0) this.sendCommand();
+  }
+
+  private sendCommand(): void {
     let take = 0;
     let events = 0;
     let deadLetters = 0;
@@ -496,7 +513,7 @@ export class SqliteEventLog extends SqliteLogReader implements EventLog {
     }
     const items = this.queue.slice(0, take);
     this.queue = this.queue.slice(take);
-    this.inFlight = { items, events, deadLetters, batches };
+    this.sent.push({ items, events, deadLetters, batches });
     this.send({ type: 'commit', request });
   }
 
@@ -509,7 +526,7 @@ export class SqliteEventLog extends SqliteLogReader implements EventLog {
       this.ready = true;
       this.flush();
     } else if (message.type === 'committed') {
-      this.onCommitted(message.response);
+      this.onCommitted(message.commands, message.response);
     } else if (message.type === 'failed') {
       const { name, message: text, code } = message.error;
       const error = Object.assign(new Error(text), { name, ...(code === undefined ? {} : { code }) });
@@ -517,18 +534,17 @@ export class SqliteEventLog extends SqliteLogReader implements EventLog {
       const reason = code?.startsWith('SQLITE_BUSY')
         ? new DeeprefError('DEEPREF_OVERLOADED', {}, { retryAfter: 1, cause: error })
         : error;
-      this.settleGroup((item) => item.settle.reject(reason));
+      this.settleCommands(message.commands, (item) => item.settle.reject(reason));
     } else {
       this.closed?.();
     }
   }
 
-  private onCommitted(response: GroupResponse): void {
-    const group = this.inFlight!;
+  private onCommitted(commands: number, response: GroupResponse): void {
     this.lastOffset = response.lastOffset;
     let n = 0;
     let replay = 0;
-    this.settleGroup((item) => {
+    const group = this.settleCommands(commands, (item) => {
       if (item.kind === 'append') {
         const outcomes: AppendOutcome[] = new Array(item.request.eventIds.length);
         for (let i = 0; i < outcomes.length; i++, n++) {
@@ -555,23 +571,28 @@ export class SqliteEventLog extends SqliteLogReader implements EventLog {
     });
   }
 
-  /** Settles every item of the group in flight, then sends the next group. */
-  private settleGroup(settle: (item: Queued) => void): void {
-    const group = this.inFlight!;
-    this.inFlight = undefined;
-    this.pendingEvents -= group.events;
-    for (const item of group.items) settle(item);
-    if (this.queue.length > 0) this.flush();
-    else {
+  /** Settles every item of the oldest `count` commands sent, in order; returns what they held. */
+  private settleCommands(count: number, settle: (item: Queued) => void): Omit<SentCommand, 'items'> {
+    const commands = this.sent.splice(0, count);
+    const group = { events: 0, deadLetters: 0, batches: 0 };
+    for (const command of commands) {
+      group.events += command.events;
+      group.deadLetters += command.deadLetters;
+      group.batches += command.batches;
+      this.pendingEvents -= command.events;
+      for (const item of command.items) settle(item);
+    }
+    if (this.sent.length === 0 && this.queue.length === 0) {
       if (!this.closing) this.writer.unref();
       this.whenDrained?.();
     }
+    return group;
   }
 
   private whenDrained: (() => void) | undefined;
 
   private drained(): Promise<void> {
-    if (!this.inFlight && this.queue.length === 0) return Promise.resolve();
+    if (this.sent.length === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => {
       this.whenDrained = resolve;
     });
@@ -582,8 +603,8 @@ export class SqliteEventLog extends SqliteLogReader implements EventLog {
     if (this.broken) return;
     this.broken = error;
     this.ready = false;
-    const waiting = [...(this.inFlight?.items ?? []), ...this.queue];
-    this.inFlight = undefined;
+    const waiting = [...this.sent.flatMap((command) => command.items), ...this.queue];
+    this.sent = [];
     this.queue = [];
     this.pendingEvents = 0;
     for (const item of waiting) item.settle.reject(error);

@@ -157,11 +157,14 @@ export interface GroupResponse {
 /** What the writer thread says to the main thread. */
 export type WriterMessage =
   | { type: 'ready' }
-  | { type: 'committed'; response: GroupResponse }
-  | { type: 'failed'; error: { name: string; message: string; code?: string } }
+  | { type: 'committed'; commands: number; response: GroupResponse }
+  | { type: 'failed'; commands: number; error: { name: string; message: string; code?: string } }
   | { type: 'closed' };
 
-/** What the main thread asks of the writer thread; a commit is sent only once the previous one was answered. */
+/**
+ * What the main thread asks of the writer thread. Commits are sent without waiting for the last one's answer; the
+ * writer commits those that arrived meanwhile as one group and answers how many commands it covered.
+ */
 export type WriterCommand = { type: 'commit'; request: GroupRequest } | { type: 'close' };
 
 export class LogWriter {
