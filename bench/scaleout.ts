@@ -23,6 +23,7 @@ import { dataPaths, defaultConfig } from '../packages/platform/src/config.ts';
 import { openPostgresMetaStore } from '../packages/platform/src/storage/postgres/postgres-meta-store.ts';
 import { openSqliteMetaStore } from '../packages/platform/src/storage/sqlite/sqlite-meta-store.ts';
 import { dropScaleOutEngines } from '../packages/platform/src/testing/adapter-sets.ts';
+import { shareSecrets } from '../packages/platform/src/testing/role-process.ts';
 import { eventBatches } from './event-batches.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
@@ -49,6 +50,7 @@ interface Started {
 async function startProcess(root: string, name: string, config: object): Promise<Started> {
   const dataDir = path.join(root, name);
   fs.mkdirSync(dataDir, { recursive: true });
+  if ('role' in config) shareSecrets(root, dataDir);
   const file = path.join(root, `${name}.json`);
   fs.writeFileSync(file, JSON.stringify({ ...config, port: 0, dataDir, logLevel: 'warn' }));
   const child = spawn(process.execPath, [bin, 'start', '--config', file], {

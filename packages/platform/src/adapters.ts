@@ -2,6 +2,7 @@
  * Opens each port's adapter from the config (DESIGN.md, "Ports and adapters"): the one place that knows which
  * engine holds what, so the rest of the platform sees only the ports and never imports a driver.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import { duckdbDialect, postgresDialect, type SqlDialect } from './analytics/sql.ts';
 import type { LeaderLock } from './batch/scheduler.ts';
@@ -12,10 +13,15 @@ import { PartitionLeases } from './bus/jetstream/partition-leases.ts';
 import type { Leasing } from './bus/leasing.ts';
 import { openSqliteEventLog } from './bus/sqlite/sqlite-event-log.ts';
 import { dataPaths, type PlatformConfig } from './config.ts';
+import type { KeyStore } from './privacy/keys/key-store.ts';
+import { openLocalKeyStore } from './privacy/keys/local/local-key-store.ts';
+import { adoptLocalKeys } from './privacy/keys/postgres/adopt-local-keys.ts';
+import { openPostgresKeyStore } from './privacy/keys/postgres/postgres-key-store.ts';
 import { openDuckdbWarehouse } from './storage/duckdb/duckdb-warehouse.ts';
 import type { MetaStore } from './storage/meta-store.ts';
 import { PostgresLeaderLock } from './storage/postgres/postgres-leader-lock.ts';
 import { openPostgresMetaStore } from './storage/postgres/postgres-meta-store.ts';
+import { PostgresStorableTextPlugin } from './storage/postgres/postgres-storable-text.ts';
 import { openPostgresWarehouse } from './storage/postgres/postgres-warehouse.ts';
 import { openSqliteMetaStore } from './storage/sqlite/sqlite-meta-store.ts';
 import type { Warehouse } from './storage/warehouse.ts';
@@ -51,9 +57,10 @@ export function openEventLog(config: PlatformConfig): Promise<EventLog> {
   );
 }
 
-/** PostgreSQL holds the warehouse and the metadata in two schemas named after `postgres.schema`. */
-export function postgresSchemas(config: PlatformConfig): { warehouse: string; meta: string } {
-  return { warehouse: `${config.postgres.schema}_warehouse`, meta: `${config.postgres.schema}_meta` };
+/** PostgreSQL holds the warehouse, the metadata and the data keys in schemas named after `postgres.schema`. */
+export function postgresSchemas(config: PlatformConfig): { warehouse: string; meta: string; keys: string } {
+  const { schema } = config.postgres;
+  return { warehouse: `${schema}_warehouse`, meta: `${schema}_meta`, keys: `${schema}_keys` };
 }
 
 export function openWarehouse(config: PlatformConfig): Promise<Warehouse> {
@@ -71,18 +78,51 @@ export function warehouseDialect(config: PlatformConfig): SqlDialect {
   return config.adapters.warehouse === 'postgres' ? postgresDialect : duckdbDialect;
 }
 
-export function openMetaStore(config: PlatformConfig): Promise<MetaStore> {
+export async function openMetaStore(config: PlatformConfig): Promise<MetaStore> {
   if (config.adapters.meta === 'postgres') {
-    return openPostgresMetaStore({
+    // NUL in bound text as U+FFFD, which PostgreSQL can store (postgres-storable-text.ts).
+    const meta = await openPostgresMetaStore({
       connectionString: config.postgres.connectionString,
       schema: postgresSchemas(config).meta,
     });
+    return meta.withPlugin(new PostgresStorableTextPlugin());
   }
   return openSqliteMetaStore(dataPaths(config.dataDir).meta);
 }
 
+/**
+ * The per-subject data keys, wrapped under the master key file of the data directory in both cases: in PostgreSQL
+ * (a schema of its own, so a dump of the metadata can leave it out) when processes share them, else in a local file.
+ * Keys this data directory kept locally before move into the shared store on open.
+ */
+export async function openKeyStore(config: PlatformConfig): Promise<KeyStore> {
+  const paths = dataPaths(config.dataDir);
+  if (config.adapters.keys === 'local') {
+    return openLocalKeyStore({ masterKeyFile: paths.masterKey, databaseFile: paths.keys });
+  }
+  // Keys kept locally before are checked against the master key file first (finishing a rotation left half done),
+  // so that the shared store never makes a new master key beside them.
+  if (fs.existsSync(paths.keys)) {
+    await (await openLocalKeyStore({ masterKeyFile: paths.masterKey, databaseFile: paths.keys })).close();
+  }
+  const store = await openPostgresKeyStore({
+    connectionString: config.postgres.connectionString,
+    schema: postgresSchemas(config).keys,
+    masterKeyFile: paths.masterKey,
+  });
+  try {
+    await adoptLocalKeys(store, paths.keys);
+    return store;
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
 export async function openRealtimeStore(config: PlatformConfig): Promise<RealtimeStore> {
-  if (config.adapters.realtime === 'redis') return RedisRealtimeStore.connect({ url: config.redis.url });
+  if (config.adapters.realtime === 'redis') {
+    return RedisRealtimeStore.connect({ url: config.redis.url, keyPrefix: config.redis.keyPrefix });
+  }
   return new MemoryRealtimeStore();
 }
 
@@ -101,13 +141,17 @@ export interface WorkerLeases {
   partitions: Leasing;
   /** One slot per live worker, so that each knows its share of the partitions. */
   members: Leasing;
-  /** Work that runs on one worker at a time: slot 0 the stream layer, slot 1 the lake writer. */
+  /** Work that runs on one worker at a time: slot 0 the stream layer, the lake writer and privacy requests. */
   singletons: Leasing;
   close(): Promise<void>;
 }
 
-export const streamLayerSlot = 0;
-export const lakeWriterSlot = 1;
+/**
+ * One lease for the stream layer, the lake writer and the privacy-request runner: an erasure reaches the stream
+ * state and the lake's files, both local to the worker that runs them, so one worker holds all three and runs the
+ * request in-process, with the same steps and proof as an `all` process (privacy/dsr/dsr-runner.ts).
+ */
+export const singletonSlot = 0;
 
 export async function openWorkerLeases(config: PlatformConfig): Promise<WorkerLeases | undefined> {
   if (config.adapters.eventLog !== 'jetstream') return undefined;

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { defaultConfig, type PlatformConfig } from './config.ts';
+import { defaultConfig, keysFollowing, type PlatformConfig } from './config.ts';
 import { DeeprefError } from './errors.ts';
 
 export const configFileNames = ['deepref.config.json', 'deepref.config.ts'] as const;
@@ -44,11 +44,13 @@ const rules: Record<string, Rule> = {
   'adapters.warehouse': { oneOf: ['duckdb', 'postgres'] },
   'adapters.meta': { oneOf: ['sqlite', 'postgres'] },
   'adapters.realtime': { oneOf: ['memory', 'redis'] },
+  'adapters.keys': { oneOf: ['local', 'postgres'] },
   'ingest.ipPolicy': { oneOf: ['truncate', 'hash', 'drop'] },
   'ingest.maxRequestBytes': { min: 1024, integer: true },
   'ingest.maxEventBytes': { min: 256, integer: true },
   'ingest.dedupWindowDays': { min: 1, integer: true },
   'ingest.maxPendingEvents': { min: 1, integer: true },
+  'privacy.dataKeyCacheTtlMs': { min: 0, integer: true },
   'consent.mode': { oneOf: ['opt-out', 'opt-in'] },
   'nats.partitions': { min: 1, max: 1024, integer: true },
   'nats.replicas': { min: 1, max: 5, integer: true },
@@ -108,6 +110,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
 
   const config = merged as unknown as PlatformConfig;
   config.dataDir = path.resolve(cwd, origins.dataDir === 'default' ? 'data' : config.dataDir);
+  if (origins['adapters.keys'] === 'default') config.adapters.keys = keysFollowing(config.adapters.meta);
   checkCombinations(config);
   return { config, ...(file ? { file } : {}), origins };
 }
@@ -213,6 +216,12 @@ function checkCombinations(config: PlatformConfig): void {
     throw invalid(
       `role ${config.role} runs one part of the platform in this process, so the others must reach the same stores: ` +
         'set adapters.eventLog to jetstream and adapters.warehouse and adapters.meta to postgres (docs/deployment.md)',
+    );
+  }
+  if (config.role !== 'all' && config.adapters.keys === 'local') {
+    throw invalid(
+      `role ${config.role} shares the subjects' data keys with the other processes, so they must be in PostgreSQL: ` +
+        'set adapters.keys (or adapters.meta) to postgres (docs/deployment.md)',
     );
   }
 }

@@ -46,6 +46,12 @@ export interface AdapterConfig {
   warehouse: 'duckdb' | 'postgres';
   meta: 'sqlite' | 'postgres';
   realtime: 'memory' | 'redis';
+  /**
+   * Where the wrapped per-subject data keys live: `local` (a SQLite file in the data directory) or `postgres` (a
+   * schema shared by every process, so that an erasure anywhere destroys the key everywhere). Follows `meta` unless
+   * set; the master key stays in `secrets/master.key` either way.
+   */
+  keys: 'local' | 'postgres';
 }
 
 /** The roles a process can run; `all` is the single-process default (`deepref start --role`). */
@@ -74,10 +80,13 @@ export interface PlatformConfig {
   adapters: AdapterConfig;
   /** NATS JetStream, for `adapters.eventLog: jetstream`. */
   nats: { servers: string; stream: string; partitions: number; replicas: number };
-  /** PostgreSQL, for `adapters.warehouse` or `adapters.meta: postgres`. */
+  /** PostgreSQL, for `adapters.warehouse`, `adapters.meta` or `adapters.keys: postgres`. */
   postgres: { connectionString: string; schema: string };
-  /** Redis, for `adapters.realtime: redis`. */
-  redis: { url: string };
+  /**
+   * Redis, for `adapters.realtime: redis`. `keyPrefix` goes before every key, so that deployments sharing one Redis
+   * keep apart (default `deepref:`).
+   */
+  redis: { url: string; keyPrefix: string };
   stream: StreamConfig;
   /** Days each data class is kept, and when the retention job runs (privacy/retention/). */
   retention: RetentionConfig;
@@ -125,13 +134,7 @@ export function defaultConfig(overrides: Partial<PlatformConfig> = {}): Platform
     logLevel: 'info',
     role: 'all',
     ...overrides,
-    adapters: {
-      eventLog: 'sqlite',
-      warehouse: 'duckdb',
-      meta: 'sqlite',
-      realtime: 'memory',
-      ...overrides.adapters,
-    },
+    adapters: adapterConfig(overrides.adapters),
     nats: {
       servers: '127.0.0.1:4222',
       stream: 'DEEPREF_EVENTS',
@@ -144,13 +147,31 @@ export function defaultConfig(overrides: Partial<PlatformConfig> = {}): Platform
       schema: 'deepref',
       ...overrides.postgres,
     },
-    redis: { url: 'redis://127.0.0.1:6379', ...overrides.redis },
+    redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'deepref:', ...overrides.redis },
     stream: { ...defaultStreamConfig, ...overrides.stream },
     retention: { ...defaultRetentionConfig, ...overrides.retention },
     ingest: { ...defaultIngestConfig, ...overrides.ingest },
     consent: { ...defaultConsentConfig, ...overrides.consent },
     privacy: privacyConfig(overrides.privacy),
   };
+}
+
+/** The adapters with `overrides` laid over the embedded defaults; the key store follows the MetaStore unless set. */
+function adapterConfig(overrides: Partial<AdapterConfig> = {}): AdapterConfig {
+  const meta = overrides.meta ?? 'sqlite';
+  return {
+    eventLog: 'sqlite',
+    warehouse: 'duckdb',
+    realtime: 'memory',
+    ...overrides,
+    meta,
+    keys: overrides.keys ?? keysFollowing(meta),
+  };
+}
+
+/** The key store that goes with a MetaStore: shared keys where the metadata is shared. */
+export function keysFollowing(meta: AdapterConfig['meta']): AdapterConfig['keys'] {
+  return meta === 'postgres' ? 'postgres' : 'local';
 }
 
 /** Where each store keeps its files inside the data directory. */

@@ -101,7 +101,14 @@ export const errorCatalog = {
     status: 500,
     message:
       'The master key file {file} does not belong to the key database {database}: {detail}. Restore the master ' +
-      'key file that was used with this database.',
+      'key file that was used with this database (processes sharing a PostgreSQL key store share one file).',
+  },
+  DEEPREF_LOCAL_KEYS_NOT_MOVED: {
+    status: 500,
+    message:
+      'The data keys in {file} cannot move to the shared key store {store}: {detail}. Values encrypted under them ' +
+      'would no longer decrypt. Set adapters.keys to local to keep using them in this process (a single `all` ' +
+      'process only), or remove the file if those values may be lost.',
   },
   DEEPREF_INVALID_PSEUDONYM_INPUT: { status: 400, message: 'Cannot pseudonymize this {kind}: {detail}.' },
 
@@ -194,6 +201,31 @@ export const errorCatalog = {
     message:
       'The erasure ran, but re-querying found the subject still in {stores}. The request is failed with its proof ' +
       'report; fix the cause and run it again (`deepref dsr run ID`).',
+  },
+  DEEPREF_DSR_RUNNER_LOST: {
+    status: 500,
+    message:
+      'The worker that was running request {id} ({runner}) stopped before it finished, so nothing is recorded as ' +
+      'done. Run it again (`deepref dsr run ID`): an erasure that runs again removes what is left.',
+  },
+  DEEPREF_DSR_CLAIM_LOST: {
+    status: 409,
+    message:
+      'Request {id} was taken over by {holder} while {runner} was running it; the outcome of the run that lost it ' +
+      'is not recorded. See the request for the outcome of the run that holds it.',
+  },
+  DEEPREF_DSR_STORES_BEHIND: {
+    status: 503,
+    message:
+      'The warehouse has loaded the log up to offset {loaded}, not yet to {head}, so the request did not run: a ' +
+      "partition's loader is behind or its worker stopped (its lease moves after the lease time). Run it again.",
+  },
+  DEEPREF_DSR_EXPORT_NOT_SHARED: {
+    status: 409,
+    message:
+      'Request {id} makes an export package, which a split deployment cannot serve yet: a worker would write it to ' +
+      'its own disk, out of reach of the api process that serves the download link. Run exports on an `all` ' +
+      'process, or erase without an export first.',
   },
   DEEPREF_EXPORT_LINK_INVALID: {
     status: 403,

@@ -16,14 +16,14 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import {
-  lakeWriterSlot,
   openEventLog,
+  openKeyStore,
   openLeaderLock,
   openMetaStore,
   openRealtimeStore,
   openWarehouse,
   openWorkerLeases,
-  streamLayerSlot,
+  singletonSlot,
   warehouseDialect,
 } from './adapters.ts';
 import type { SqlDialect } from './analytics/sql.ts';
@@ -54,8 +54,12 @@ import { ConsentCache } from './privacy/consent/consent-cache.ts';
 import { consentGate } from './privacy/consent/consent-gate.ts';
 import { consentRoutes } from './privacy/consent/consent-routes.ts';
 import { ConsentStore } from './privacy/consent/consent-store.ts';
-import { registerPrivacyRequests } from './privacy/dsr/dsr-platform.ts';
-import { openLocalKeyStore } from './privacy/keys/local/local-key-store.ts';
+import {
+  registerPrivacyRequests,
+  registerQueuedPrivacyRequests,
+  settleSplitStores,
+  startPrivacyRequestRunner,
+} from './privacy/dsr/dsr-platform.ts';
 import { CachedKeyStore } from './privacy/pii/cached-key-store.ts';
 import { createPiiStage } from './privacy/pii/pii-stage.ts';
 import { Pseudonymizer } from './privacy/pseudonymize.ts';
@@ -145,10 +149,9 @@ export async function startPlatform(
   });
   const writeKeys = new CachedSourceRegistry(meta);
 
-  const keyStore = new CachedKeyStore(
-    await openLocalKeyStore({ masterKeyFile: paths.masterKey, databaseFile: paths.keys }),
-    config.privacy.dataKeyCacheSize,
-  );
+  const keyStore = new CachedKeyStore(await openKeyStore(config), config.privacy.dataKeyCacheSize, {
+    ttlMs: config.privacy.dataKeyCacheTtlMs,
+  });
   const { defaultCountryCode } = config.privacy;
   const pii = createPiiStage({
     config: config.privacy,
@@ -293,6 +296,20 @@ export async function startPlatform(
       ...(leases ? { loadedOffset: () => partitionedLoadedOffset(log, warehouse) } : {}),
     });
   const startLake = () => startLakeWriter({ log, lake, metrics, stagingDir: paths.lakeStaging });
+  // What a privacy request reaches, with the lake writer and the stream layer of the process that runs it.
+  const privacyRequestStores = (localLake: LakeWriter, localStream: StreamLayer) => ({
+    dataDir: config.dataDir,
+    secretsDir: paths.secrets,
+    log,
+    warehouse,
+    lakeWriter: localLake,
+    realtime,
+    realtimeJobs: localStream.realtimeJobs,
+    stream: localStream.processor,
+    meta,
+    metaEngine: config.adapters.meta,
+    keys: keyStore,
+  });
   const leases = runs('worker') ? await openWorkerLeases(config) : undefined;
   let loader: { drain(): Promise<void>; stop(options?: { drain?: boolean }): Promise<void> } | undefined;
   let partitionedLoader: PartitionedLoader | undefined;
@@ -313,14 +330,37 @@ export async function startPlatform(
       loader = startWarehouseLoader({ log, warehouse, metrics });
     }
     if (leases && config.role === 'worker') {
+      // One lease for the three (adapters.ts, singletonSlot): privacy requests reach the other two's local state.
+      const { singletons } = leases;
       leasedWork.push(
-        runWhileLeased(leases.singletons, streamLayerSlot, async () => {
-          stream = startStream();
-          return stream;
-        }),
-        runWhileLeased(leases.singletons, lakeWriterSlot, async () => {
-          lakeWriter = await startLake();
-          return { stop: () => lakeWriter!.stop({ drain: true }) };
+        runWhileLeased(singletons, singletonSlot, async () => {
+          const [localLake, localStream] = [await startLake(), startStream()];
+          [lakeWriter, stream] = [localLake, localStream];
+          const stopBoth = async () => {
+            await localStream.stop();
+            await localLake.stop({ drain: true });
+          };
+          const runner = await startPrivacyRequestRunner({
+            ...privacyRequestStores(localLake, localStream),
+            owner: singletons.owner,
+            onError: (error) => app.log.error({ err: error }, 'privacy request runner'),
+            settle: () =>
+              settleSplitStores({
+                log,
+                loadedOffset: () => partitionedLoadedOffset(log, warehouse),
+                lakeWriter: localLake,
+                stream: localStream.processor,
+              }),
+          }).catch(async (error) => {
+            await stopBoth();
+            throw error;
+          });
+          return {
+            stop: async () => {
+              await runner.stop();
+              await stopBoth();
+            },
+          };
         }),
       );
     } else {
@@ -350,23 +390,13 @@ export async function startPlatform(
     });
   }
 
-  // Privacy requests reach every store, the lake's files included: they run where the lake writer runs beside the
-  // API, which is the single process (`all`), on embedded and scale-out engines alike. In a split deployment they
-  // wait for a shared lake (Azure Blob).
+  // Privacy requests reach every store, the lake's files and the stream state included. The single process (`all`)
+  // runs them itself; in a split deployment the api process queues them and the worker holding the singleton lease
+  // runs them (above; privacy/dsr/dsr-runner.ts).
   if (runs('api') && lakeWriter && stream) {
     const [localLake, localStream] = [lakeWriter, stream];
     await registerPrivacyRequests(app, {
-      dataDir: config.dataDir,
-      secretsDir: paths.secrets,
-      log,
-      warehouse,
-      lakeWriter: localLake,
-      realtime,
-      realtimeJobs,
-      stream: localStream.processor,
-      meta,
-      metaEngine: config.adapters.meta,
-      keys: keyStore,
+      ...privacyRequestStores(localLake, localStream),
       settle: async () => {
         await loader?.drain();
         await localLake.drain();
@@ -374,6 +404,15 @@ export async function startPlatform(
       },
       isAdmin,
       baseUrl: () => url,
+    });
+  } else if (config.role === 'api') {
+    await registerQueuedPrivacyRequests(app, {
+      dataDir: config.dataDir,
+      secretsDir: paths.secrets,
+      meta,
+      isAdmin,
+      baseUrl: () => url,
+      isStopping: () => closing !== undefined,
     });
   }
   // A backup copies the data directory's stores; PostgreSQL and JetStream have their own (docs/deployment.md).

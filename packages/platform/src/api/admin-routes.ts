@@ -28,7 +28,8 @@ const QueryBody = Type.Object({ sql: Type.String({ minLength: 1, maxLength: 100_
 const DeadLetterListQuery = Type.Object({
   reason: Type.Optional(Type.Union(deadLetterReasons.map((r) => Type.Literal(r)))),
   pending: Type.Optional(Type.Boolean()),
-  afterId: Type.Optional(Type.Integer({ minimum: 0 })),
+  // A dead letter's id is a log sequence, a safe integer; JetStream refuses a start sequence beyond 2^64 outright.
+  afterId: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
 });
 const ReplayBody = Type.Object({

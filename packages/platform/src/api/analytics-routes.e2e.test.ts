@@ -19,6 +19,7 @@ import { revenue } from '../analytics/revenue.ts';
 import { trends } from '../analytics/trends.ts';
 import { userProfile } from '../analytics/user-profile.ts';
 import { type AdapterSet, adapterSets } from '../testing/adapter-sets.ts';
+import { signIn } from '../testing/admin-session.ts';
 import type { TestPlatform } from '../testing/test-platform.ts';
 
 const now = new Date('2026-11-20T12:00:00Z');
@@ -166,17 +167,6 @@ const json = (value: unknown) => JSON.parse(JSON.stringify(value));
 
 for (const adapters of adapterSets) {
   describe(`analytics routes (${adapters.name})`, () => analyticsRoutesSuite(adapters));
-}
-
-/** Signs in as the admin with the password the platform announced; the session cookie. */
-async function signIn(url: string, announced: string): Promise<string> {
-  const login = await fetch(`${url}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'admin', password: /password: (\S+)/.exec(announced)![1] }),
-  });
-  expect(login.status).toBe(200);
-  return (login.headers.get('set-cookie') ?? '').split(';')[0]!;
 }
 
 function analyticsRoutesSuite(adapters: AdapterSet) {

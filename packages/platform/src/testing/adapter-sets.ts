@@ -12,6 +12,7 @@ import { natsReach, natsUrl } from '../bus/jetstream/nats-test-server.ts';
 import { dataPaths, defaultConfig } from '../config.ts';
 import { envName } from '../config-file.ts';
 import { storableId } from '../privacy/consent/consent-store.ts';
+import { deleteRedisKeys, redisReachability, redisUrl } from './redis.ts';
 import { servicesRequired } from './services.ts';
 import { startTestPlatform, type TestPlatform, type TestPlatformOptions } from './test-platform.ts';
 import { postgresAdmin, postgresReachability, postgresUrl } from './warehouses.ts';
@@ -94,8 +95,9 @@ export const embeddedAdapters: AdapterSet = {
 };
 
 /**
- * Scale-out: JetStream event log, PostgreSQL warehouse and metadata. Each platform gets a stream and schemas of
- * its own, removed when it closes. Joins the suites when NATS and PostgreSQL answer; without them it is left out
+ * Scale-out: JetStream event log, PostgreSQL warehouse and metadata, Redis real-time store. Each platform gets a
+ * stream, schemas and a Redis key prefix of its own, removed when it closes. Joins the suites when NATS, PostgreSQL
+ * and Redis answer; without them it is left out
  * with a warning, or kept (and failing) under DEEPREF_REQUIRE_SERVICES=1.
  */
 export const scaleOutAdapters: AdapterSet = {
@@ -126,16 +128,27 @@ export const scaleOutAdapters: AdapterSet = {
     const id = randomBytes(5).toString('hex');
     const stream = `DEEPREF_TEST_${id.toUpperCase()}`;
     const schema = `deepref_test_${id}`;
+    const keyPrefix = `deepref-test:${id}:`;
     const engines: Engines = {
-      adapters: { eventLog: 'jetstream', warehouse: 'postgres', meta: 'postgres', realtime: 'memory' },
+      adapters: {
+        eventLog: 'jetstream',
+        warehouse: 'postgres',
+        meta: 'postgres',
+        realtime: 'redis',
+        keys: 'postgres',
+      },
       nats: { servers: natsUrl, stream, partitions: 4, replicas: 1 },
       postgres: { connectionString: postgresUrl, schema },
+      redis: { url: redisUrl, keyPrefix },
     };
     return {
       engines,
       env: engineEnv(engines),
       expireLeases: () => purgeLeases(stream),
-      drop: () => dropScaleOutEngines(stream, schema),
+      drop: async () => {
+        await dropScaleOutEngines(stream, schema);
+        await deleteRedisKeys(keyPrefix);
+      },
     };
   },
   async checkIntegrity(tp) {
@@ -145,7 +158,7 @@ export const scaleOutAdapters: AdapterSet = {
       'SELECT event_id, count(*) FROM events GROUP BY event_id HAVING count(*) > 1 LIMIT 10',
     );
     return [
-      ...sqliteIntegrity(paths.keys),
+      ...(tp.platform.config.adapters.keys === 'local' ? sqliteIntegrity(paths.keys) : []),
       ...twice.rows.map(([id, count]) => `warehouse: event ${id} stored ${count} times`),
     ];
   },
@@ -181,18 +194,21 @@ export async function dropScaleOutEngines(stream: string, schema: string): Promi
   } finally {
     await nc.close();
   }
-  const { warehouse, meta } = postgresSchemas(
+  const { warehouse, meta, keys } = postgresSchemas(
     defaultConfig({ postgres: { connectionString: postgresUrl, schema } }),
   );
   await postgresAdmin(async (client) => {
     await client.query(`DROP SCHEMA IF EXISTS ${warehouse} CASCADE`);
     await client.query(`DROP SCHEMA IF EXISTS ${meta} CASCADE`);
+    await client.query(`DROP SCHEMA IF EXISTS ${keys} CASCADE`);
   });
 }
 
 const natsReachability = await natsReach();
 const scaleOutReachable =
-  natsReachability.unreachable === undefined && postgresReachability.unreachable === undefined;
+  natsReachability.unreachable === undefined &&
+  postgresReachability.unreachable === undefined &&
+  redisReachability.unreachable === undefined;
 
 export const adapterSets: readonly AdapterSet[] =
   scaleOutReachable || servicesRequired ? [embeddedAdapters, scaleOutAdapters] : [embeddedAdapters];

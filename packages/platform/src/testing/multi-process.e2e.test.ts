@@ -4,12 +4,10 @@
  * ingest process are killed (SIGKILL) part way. Afterwards every event that was acknowledged is in the PostgreSQL
  * warehouse exactly once, and each user's events are in the order the user sent them.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { postgresSchemas } from '../adapters.ts';
@@ -18,10 +16,10 @@ import { Sources } from '../collector/source-registry.ts';
 import { defaultConfig } from '../config.ts';
 import { openPostgresMetaStore } from '../storage/postgres/postgres-meta-store.ts';
 import { dropScaleOutEngines } from './adapter-sets.ts';
+import { type RoleProcess, type SplitDeployment, startRoleProcess } from './role-process.ts';
 import { describeWithService, type ServiceReach } from './services.ts';
 import { postgresReachability, postgresUrl } from './warehouses.ts';
 
-const bin = fileURLToPath(new URL('../../bin/deepref.js', import.meta.url));
 const nats = await natsReach();
 const both: ServiceReach = {
   service: 'NATS JetStream and PostgreSQL',
@@ -33,81 +31,33 @@ const users = 24;
 const batchesPerUser = 12;
 const eventsPerBatch = 10;
 
-interface Deployment {
-  id: string;
-  stream: string;
-  schema: string;
-  root: string;
-}
+/** The engines of the deployment; the real-time store in memory, which this test does not read. */
+const engines = {
+  adapters: { eventLog: 'jetstream', warehouse: 'postgres', meta: 'postgres', realtime: 'memory' },
+};
 
-interface RunningProcess {
-  name: string;
-  child: ChildProcess;
-  url: string;
-  output: string[];
-}
-
-function writeConfig(deployment: Deployment, name: string, role: string): { file: string; dataDir: string } {
-  const dataDir = path.join(deployment.root, name);
-  fs.mkdirSync(dataDir, { recursive: true });
-  const file = path.join(deployment.root, `${name}.json`);
-  const config = {
-    role,
-    port: 0,
-    dataDir,
-    logLevel: 'warn',
-    adapters: { eventLog: 'jetstream', warehouse: 'postgres', meta: 'postgres', realtime: 'memory' },
-    nats: { servers: natsUrl, stream: deployment.stream, partitions: 4 },
-    postgres: { connectionString: postgresUrl, schema: deployment.schema },
-  };
-  fs.writeFileSync(file, JSON.stringify(config));
-  return { file, dataDir };
-}
-
-/** Starts `deepref start --role` in a process of its own; resolves with its URL once it listens. */
-async function startProcess(deployment: Deployment, name: string, role: string): Promise<RunningProcess> {
-  const { file, dataDir } = writeConfig(deployment, name, role);
-  const child = spawn(process.execPath, [bin, 'start', '--config', file], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DEEPREF_CONFIG: '' },
-  });
-  const output: string[] = [];
-  child.stdout!.on('data', (chunk) => output.push(String(chunk)));
-  child.stderr!.on('data', (chunk) => output.push(String(chunk)));
-  const runFile = path.join(dataDir, 'run', 'server.json');
-  const deadline = Date.now() + 60_000;
-  while (!fs.existsSync(runFile)) {
-    if (child.exitCode !== null)
-      throw new Error(`${name} exited with ${child.exitCode}:\n${output.join('')}`);
-    if (Date.now() > deadline) throw new Error(`${name} did not start in 60 s:\n${output.join('')}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  const { url } = JSON.parse(fs.readFileSync(runFile, 'utf8')) as { url: string };
-  return { name, child, url, output };
-}
-
-function kill(processes: RunningProcess[], name: string): void {
+function kill(processes: RoleProcess[], name: string): void {
   const target = processes.find((p) => p.name === name)!;
   target.child.kill('SIGKILL');
 }
 
 describeWithService(both, 'several processes on one JetStream stream and one PostgreSQL', () => {
   const id = randomBytes(5).toString('hex');
-  const deployment: Deployment = {
-    id,
+  const deployment: SplitDeployment = {
+    redisKeyPrefix: `deepref-test-${id}:`,
     stream: `DEEPREF_TEST_${id.toUpperCase()}`,
     schema: `deepref_test_${id}`,
     root: fs.mkdtempSync(path.join(os.tmpdir(), 'deepref-multi-')),
   };
-  const processes: RunningProcess[] = [];
+  const processes: RoleProcess[] = [];
   let writeKey = '';
 
   beforeAll(async () => {
     // Ingest first: it creates the stream, the schemas and the write key's tables, which the workers then share.
-    processes.push(await startProcess(deployment, 'ingest-1', 'ingest'));
-    processes.push(await startProcess(deployment, 'ingest-2', 'ingest'));
-    processes.push(await startProcess(deployment, 'worker-1', 'worker'));
-    processes.push(await startProcess(deployment, 'worker-2', 'worker'));
+    processes.push(await startRoleProcess(deployment, 'ingest-1', 'ingest', engines));
+    processes.push(await startRoleProcess(deployment, 'ingest-2', 'ingest', engines));
+    processes.push(await startRoleProcess(deployment, 'worker-1', 'worker', engines));
+    processes.push(await startRoleProcess(deployment, 'worker-2', 'worker', engines));
     const config = defaultConfig({ postgres: { connectionString: postgresUrl, schema: deployment.schema } });
     const meta = await openPostgresMetaStore({
       connectionString: postgresUrl,

@@ -36,12 +36,15 @@ export function streamResultsToLakeJob(options: StreamResultsToLakeOptions): Sch
     schedule: options.schedule ?? '20 0 * * *',
     async run({ now, progress, signal }) {
       await warehouse.query(streamResultsTableSql);
-      const today = new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS).toISOString();
+      const today = Math.floor(now.getTime() / DAY_MS) * DAY_MS;
+      // A day holds the windows ending after its midnight and up to the next one, as each day's rows are read
+      // below. Days by the window end's milliseconds, not its text: each engine spells year 0000 its own way
+      // (PostgreSQL as 0001 BC), and neither as a day `Date.parse` reads.
       const days = await warehouse.query(
-        `SELECT CAST(CAST(window_end AS DATE) AS VARCHAR) AS day, count(*) AS n, max(window_end_ms) AS last,
+        `SELECT floor((window_end_ms - 1) / ${DAY_MS}.0) AS day, count(*) AS n, max(window_end_ms) AS last,
                 sum(length(result)) AS bytes
-         FROM stream_results WHERE window_end <= CAST($1 AS TIMESTAMP) GROUP BY 1 ORDER BY 1`,
-        [today.replace('T', ' ').replace('Z', '')],
+         FROM stream_results WHERE window_end_ms <= $1 GROUP BY 1 ORDER BY 1`,
+        [today],
       );
       const manifest = await readManifest(lake);
       let written = 0;
@@ -50,17 +53,18 @@ export function streamResultsToLakeJob(options: StreamResultsToLakeOptions): Sch
       const instance = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false' });
       const connection = await instance.connect();
       try {
-        for (const [day, n, last, bytes] of days.rows as [string, number, number, number][]) {
+        for (const [dayNumber, n, last, bytes] of days.rows as [number, number, number, number][]) {
           if (signal.aborted) break;
+          const start = Number(dayNumber) * DAY_MS;
+          const day = new Date(start).toISOString().slice(0, 10);
           const fingerprint = `${n}:${last}:${bytes}`;
           if (manifest[day] === fingerprint) continue;
-          const start = Date.parse(`${day}T00:00:00Z`);
           const result = await warehouse.query(
             `SELECT job, group_key, window_start, window_end, window_end_ms, group_values, result
              FROM stream_results
-             WHERE window_end > CAST($1 AS TIMESTAMP) AND window_end <= CAST($2 AS TIMESTAMP)
+             WHERE window_end_ms > $1 AND window_end_ms <= $2
              ORDER BY job, window_end_ms, group_key`,
-            [sqlTime(start), sqlTime(start + DAY_MS)],
+            [start, start + DAY_MS],
           );
           const base = path.join(stagingDir, `results-${day}`);
           const json = `${base}.ndjson`;
@@ -107,10 +111,6 @@ async function writeManifest(lake: LakeStore, stagingDir: string, manifest: Mani
   const file = path.join(stagingDir, 'results-manifest.json');
   await fs.writeFile(file, JSON.stringify(manifest));
   await lake.putFile(manifestKey, file);
-}
-
-function sqlTime(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 }
 
 function literal(text: string): string {

@@ -1,11 +1,15 @@
 /**
  * Privacy requests as the platform runs them: the subject stores over the running engines, the export packages
- * under `<data-dir>/exports/`, the managed secrets (download-link key, pseudonym key), and the routes.
+ * under `<data-dir>/exports/`, the managed secrets (download-link key, pseudonym key), and the routes. An `all`
+ * process runs requests itself (`registerPrivacyRequests`); in a split deployment the api process queues them
+ * (`registerQueuedPrivacyRequests`) and the worker holding the singleton lease runs them
+ * (`startPrivacyRequestRunner`, dsr-runner.ts).
  */
 import path from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import type { EventLog } from '../../bus/event-log.ts';
+import { DeeprefError } from '../../errors.ts';
 import { exportRoutes } from '../../exports/export-routes.ts';
 import { ExportStore } from '../../exports/export-store.ts';
 import { loadOrCreateSecret } from '../../secrets.ts';
@@ -16,6 +20,7 @@ import type { RealtimeStore } from '../../stream/realtime/realtime-store.ts';
 import type { StreamProcessor } from '../../stream/stream-processor.ts';
 import type { KeyStore } from '../keys/key-store.ts';
 import { dsrRoutes } from './dsr-routes.ts';
+import { DsrRunner, runOnWorker } from './dsr-runner.ts';
 import { DsrService } from './dsr-service.ts';
 import {
   eventLogStore,
@@ -79,10 +84,8 @@ async function eraseOldVersions(meta: MetaStore, engine: PrivacyRequestDeps['met
   };
 }
 
-export async function registerPrivacyRequests(
-  app: FastifyInstance,
-  deps: PrivacyRequestDeps,
-): Promise<DsrService> {
+/** The service over every subject store, as a process that holds them all runs it. */
+async function runningService(deps: Omit<PrivacyRequestDeps, 'isAdmin' | 'baseUrl'>) {
   const urlSecret = loadOrCreateSecret(deps.secretsDir, 'export-url');
   const exports = new ExportStore(deps.meta, path.join(deps.dataDir, 'exports'), urlSecret);
   const stores = [
@@ -104,7 +107,82 @@ export async function registerPrivacyRequests(
     settle: deps.settle,
     afterErasure,
   });
+  return { dsr, exports, urlSecret };
+}
+
+/** The `all` process: the routes, and requests run here when the operator runs them. */
+export async function registerPrivacyRequests(
+  app: FastifyInstance,
+  deps: PrivacyRequestDeps,
+): Promise<DsrService> {
+  const { dsr, exports, urlSecret } = await runningService(deps);
   await app.register(exportRoutes, { exports, urlSecret });
   await app.register(dsrRoutes, { dsr, isAdmin: deps.isAdmin, baseUrl: deps.baseUrl });
   return dsr;
+}
+
+/**
+ * The api process of a split deployment: the same routes, but `run` queues the request for the workers' runner and
+ * answers with its outcome (dsr-runner.ts). It holds no subject store, so the service here never runs a request.
+ */
+export async function registerQueuedPrivacyRequests(
+  app: FastifyInstance,
+  deps: Pick<PrivacyRequestDeps, 'dataDir' | 'secretsDir' | 'meta' | 'isAdmin' | 'baseUrl'> & {
+    /** True once the process is closing: a `run` waiting for its outcome answers at once. */
+    isStopping: () => boolean;
+  },
+): Promise<DsrService> {
+  const dsr = new DsrService({
+    meta: deps.meta,
+    stores: [],
+    exports: new ExportStore(deps.meta, path.join(deps.dataDir, 'exports'), Buffer.alloc(0)),
+    pseudonymKey: loadOrCreateSecret(deps.secretsDir, 'dsr-pseudonym'),
+  });
+  await app.register(dsrRoutes, {
+    dsr,
+    isAdmin: deps.isAdmin,
+    baseUrl: deps.baseUrl,
+    run: (id, actor) => runOnWorker(dsr, id, actor, { isStopping: deps.isStopping }),
+  });
+  return dsr;
+}
+
+/** The worker that holds the stream layer and the lake writer: runs the requests the api process queued. */
+export async function startPrivacyRequestRunner(
+  deps: Omit<PrivacyRequestDeps, 'isAdmin' | 'baseUrl'> & {
+    /** The worker's lease owner, which the audit rows name. */
+    owner: string;
+    onError?: (error: unknown) => void;
+  },
+): Promise<DsrRunner> {
+  const { dsr } = await runningService(deps);
+  return DsrRunner.start({
+    dsr,
+    name: `worker ${deps.owner}`,
+    ...(deps.onError ? { onError: deps.onError } : {}),
+  });
+}
+
+/**
+ * A worker's settle before a request runs: every partition's warehouse loader (on whichever worker) has loaded what
+ * the log held when it was called, then the local lake writer and stream layer have taken it in. Refuses after
+ * `timeoutMs` (a partition whose loader died waits for its lease to move), which fails the request, to be run again.
+ */
+export async function settleSplitStores(deps: {
+  log: EventLog;
+  loadedOffset: () => Promise<number>;
+  lakeWriter: Pick<LakeWriter, 'drain'>;
+  stream: Pick<StreamProcessor, 'drain'>;
+  timeoutMs?: number;
+}): Promise<void> {
+  const head = await deps.log.head();
+  const deadline = Date.now() + (deps.timeoutMs ?? 120_000);
+  for (let loaded = await deps.loadedOffset(); loaded < head; loaded = await deps.loadedOffset()) {
+    if (Date.now() >= deadline) {
+      throw new DeeprefError('DEEPREF_DSR_STORES_BEHIND', { loaded, head });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  await deps.lakeWriter.drain();
+  await deps.stream.drain();
 }

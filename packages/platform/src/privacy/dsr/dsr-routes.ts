@@ -1,6 +1,7 @@
 /**
  * Operator routes for data subject requests, on the control socket only (the `deepref dsr` CLI): create, verify the
- * subject's identity, approve, run, cancel, and read a request with its audit trail. The export's download link
+ * subject's identity, approve, run (here, or handed to a worker in a split deployment; the answer is the same),
+ * cancel, and read a request with its audit trail. The export's download link
  * itself is public (exports/export-routes.ts): the signature is the permission.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -14,6 +15,8 @@ export interface DsrRouteDeps {
   isAdmin: (request: FastifyRequest) => boolean;
   /** The platform's base URL, for full download links. */
   baseUrl: () => string;
+  /** How `run` runs a request: here (default, `dsr.run`), or handed to a worker (dsr-runner.ts `runOnWorker`). */
+  run?: (id: string, actor: string) => Promise<DsrRequest>;
 }
 
 const CreateBody = Type.Object({
@@ -67,10 +70,16 @@ export async function dsrRoutes(app: FastifyInstance, deps: DsrRouteDeps): Promi
     return present(await deps.dsr.verify(id, method, operator));
   });
 
-  for (const action of ['approve', 'run', 'cancel'] as const) {
+  const run = deps.run ?? ((id: string, actor: string) => deps.dsr.run(id, actor));
+  const actions = {
+    approve: (id: string, actor: string) => deps.dsr.approve(id, actor),
+    run,
+    cancel: (id: string, actor: string) => deps.dsr.cancel(id, actor),
+  };
+  for (const [action, take] of Object.entries(actions)) {
     app.post(`/api/v1/dsr/:id/${action}`, { schema: { params: Params } }, async (request) => {
       const { id } = request.params as { id: string };
-      return present(await deps.dsr[action](id, operator));
+      return present(await take(id, operator));
     });
   }
 }

@@ -199,7 +199,14 @@ export class DsrService {
     id: string,
     action: DsrAction,
     actor: string,
-    changes: { verification?: string; result?: unknown; error?: string | null; detail?: string } = {},
+    changes: {
+      verification?: string;
+      result?: unknown;
+      error?: string | null;
+      detail?: string;
+      /** Only if the run now in progress is the one `startedBy` started (a run's outcome; see dsr-runner.ts). */
+      startedBy?: string;
+    } = {},
   ): Promise<DsrRequest> {
     await this.#deps.meta.transaction().execute(async (tx) => {
       const row = await tx
@@ -210,6 +217,22 @@ export class DsrService {
       if (!row) throw new DeeprefError('DEEPREF_NOT_FOUND', { what: `Privacy request ${id}` });
       const from = row.state as DsrState;
       const to = requireNextState(id, from, action);
+      if (changes.startedBy !== undefined) {
+        const started = await tx
+          .selectFrom('dsr_audit')
+          .select('actor')
+          .where('request_id', '=', id)
+          .where('to_state', '=', 'in_progress')
+          .orderBy('id', 'desc')
+          .executeTakeFirst();
+        if (started?.actor !== changes.startedBy) {
+          throw new DeeprefError('DEEPREF_DSR_CLAIM_LOST', {
+            id,
+            runner: changes.startedBy,
+            holder: started?.actor ?? 'nobody',
+          });
+        }
+      }
       const at = this.#iso();
       const { numUpdatedRows } = await tx
         .updateTable('dsr_requests')
@@ -244,7 +267,27 @@ export class DsrService {
     return this.transition(id, 'cancel', actor);
   }
 
-  /** Runs an approved (or failed) request to `completed` or `failed`; only `start` opens the way, see dsr-states. */
+  /** Hands an approved (or failed) request to the workers' runner (a split deployment; dsr-runner.ts). */
+  queue(id: string, actor: string): Promise<DsrRequest> {
+    return this.transition(id, 'queue', actor);
+  }
+
+  /** The ids of the requests in `state`, oldest first. */
+  async idsIn(state: DsrState): Promise<string[]> {
+    const rows = await this.#deps.meta
+      .selectFrom('dsr_requests')
+      .select('id')
+      .where('state', '=', state)
+      .orderBy('created_at')
+      .execute();
+    return rows.map((row) => row.id);
+  }
+
+  /**
+   * Runs an approved, queued or failed request to `completed` or `failed`; only `start` opens the way, see
+   * dsr-states. The outcome is recorded only while the run in progress is still this one (`actor` started it), so
+   * a run whose worker lost it to another never overwrites that one's outcome.
+   */
   async run(id: string, actor: string): Promise<DsrRequest> {
     const request = await this.transition(id, 'start', actor);
     try {
@@ -256,6 +299,7 @@ export class DsrService {
           result,
           error: null,
           detail: `export ${result.id}`,
+          startedBy: actor,
         });
       }
       const proof = await this.#erase(request, subject);
@@ -268,6 +312,7 @@ export class DsrService {
           result: proof,
           error: error.message,
           detail: error.code,
+          startedBy: actor,
         });
       }
       await this.#deps.meta
@@ -279,14 +324,17 @@ export class DsrService {
         result: proof,
         error: null,
         detail: 'verified',
+        startedBy: actor,
       });
       await this.#deps.afterErasure?.();
       return completed;
     } catch (error) {
+      if ((error as { code?: string }).code === 'DEEPREF_DSR_CLAIM_LOST') throw error;
       const message = error instanceof Error ? error.message : String(error);
       return this.transition(id, 'fail', actor, {
         error: message,
         detail: (error as { code?: string }).code,
+        startedBy: actor,
       });
     }
   }

@@ -1,7 +1,9 @@
 /**
  * The life of a data subject request: received → identity_verified → approved → in_progress → completed | failed,
- * canceled from any state before it runs, and a failed one may run again. Running is reachable only through
- * `identity_verified` and `approved`, so a request whose subject was never verified can never run.
+ * canceled from any state before it runs, and a failed one may run again. In a split deployment an approved (or
+ * failed) request is `queued` first, and the worker that runs it takes it from there (dsr-runner.ts). Running is
+ * reachable only through `identity_verified` and `approved`, so a request whose subject was never verified can
+ * never run.
  */
 import { DeeprefError } from '../../errors.ts';
 
@@ -9,6 +11,7 @@ export const dsrStates = [
   'received',
   'identity_verified',
   'approved',
+  'queued',
   'in_progress',
   'completed',
   'failed',
@@ -16,7 +19,7 @@ export const dsrStates = [
 ] as const;
 export type DsrState = (typeof dsrStates)[number];
 
-export const dsrActions = ['verify', 'approve', 'start', 'complete', 'fail', 'cancel'] as const;
+export const dsrActions = ['verify', 'approve', 'queue', 'start', 'complete', 'fail', 'cancel'] as const;
 export type DsrAction = (typeof dsrActions)[number];
 
 /** For each action, the states it may be taken from and the state it leads to. */
@@ -24,10 +27,11 @@ const transitions: Record<DsrAction, { from: readonly DsrState[]; to: DsrState }
   verify: { from: ['received'], to: 'identity_verified' },
   approve: { from: ['identity_verified'], to: 'approved' },
   // A failed run may be retried: `failed` is reached only from `in_progress`, so it was verified and approved.
-  start: { from: ['approved', 'failed'], to: 'in_progress' },
+  queue: { from: ['approved', 'failed'], to: 'queued' },
+  start: { from: ['approved', 'failed', 'queued'], to: 'in_progress' },
   complete: { from: ['in_progress'], to: 'completed' },
   fail: { from: ['in_progress'], to: 'failed' },
-  cancel: { from: ['received', 'identity_verified', 'approved', 'failed'], to: 'canceled' },
+  cancel: { from: ['received', 'identity_verified', 'approved', 'queued', 'failed'], to: 'canceled' },
 };
 
 /** The state `action` leads to from `state`, or undefined when the action is not allowed there. */

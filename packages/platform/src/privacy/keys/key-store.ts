@@ -1,7 +1,8 @@
 /**
  * The `KeyStore` port (Key Vault in the reference): one data key per subject, kept wrapped under a master key.
  * Destroying a subject's data key is how erasure reaches copies that rows cannot (Parquet files, exports,
- * backups): every value encrypted under it stops decrypting. Adapters: `local/` (embedded default), later Key Vault.
+ * backups): every value encrypted under it stops decrypting. Adapters: `local/` (embedded default), `postgres/`
+ * (shared by the processes of a split deployment), later Key Vault; `key-store.contract.ts` is what each must pass.
  */
 import type { KeyObject } from 'node:crypto';
 

@@ -1,22 +1,43 @@
 /**
  * A `KeyStore` that keeps a bounded number of unwrapped data keys in memory, so the collector does not unwrap a
  * key per event. `destroy` goes through it and evicts the subject first: erase through this object (the platform
- * exposes it as `keyStore`). Another process's erasure is not seen until the key leaves the cache; run erasure in
- * the process that ingests, or restart the ingest role after it.
+ * exposes it as `keyStore`). A key destroyed by another process sharing the store (an erasure run elsewhere, on
+ * the PostgreSQL key store) is used here for at most `ttlMs` after the erasure: each cached key expires `ttlMs`
+ * after the lookup that fetched it began, and the next use asks the store again (which then makes a new key).
  */
 import type { DataKey, KeyStore, MasterKeyRotation } from '../keys/key-store.ts';
+import { defaultPrivacyConfig } from './policy.ts';
+
+export interface CachedKeyStoreOptions {
+  /** How long a key is used before the store is asked again (`privacy.dataKeyCacheTtlMs`). */
+  ttlMs?: number;
+  /** The clock, in ms; tests may replace it. */
+  now?: () => number;
+}
+
+interface CachedKey {
+  key: DataKey;
+  /** When the key stops being used without asking the store. */
+  until: number;
+}
 
 export class CachedKeyStore implements KeyStore {
   readonly #inner: KeyStore;
   readonly #maxKeys: number;
-  readonly #keys = new Map<string, DataKey>();
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+  readonly #keys = new Map<string, CachedKey>();
   /** Subjects being erased: a lookup started before `destroy` must not put the old key back. */
   readonly #generation = new Map<string, number>();
 
-  constructor(inner: KeyStore, maxKeys: number) {
+  constructor(inner: KeyStore, maxKeys: number, options: CachedKeyStoreOptions = {}) {
     if (!Number.isInteger(maxKeys) || maxKeys < 1) throw new TypeError('maxKeys must be a positive integer');
+    const ttlMs = options.ttlMs ?? defaultPrivacyConfig.dataKeyCacheTtlMs;
+    if (!Number.isFinite(ttlMs) || ttlMs < 0) throw new TypeError('ttlMs must be a finite number, 0 or more');
     this.#inner = inner;
     this.#maxKeys = maxKeys;
+    this.#ttlMs = ttlMs;
+    this.#now = options.now ?? Date.now;
   }
 
   /** How many keys are held in memory now. */
@@ -28,8 +49,10 @@ export class CachedKeyStore implements KeyStore {
     const cached = this.#hit(subjectId);
     if (cached) return cached;
     const generation = this.#generation.get(subjectId) ?? 0;
+    // The key may be destroyed elsewhere right after the store read it: its time here counts from before the read.
+    const until = this.#now() + this.#ttlMs;
     const key = await this.#inner.dataKeyFor(subjectId);
-    if ((this.#generation.get(subjectId) ?? 0) === generation) this.#remember(key);
+    if ((this.#generation.get(subjectId) ?? 0) === generation) this.#remember(key, until);
     return key;
   }
 
@@ -62,17 +85,17 @@ export class CachedKeyStore implements KeyStore {
   }
 
   #hit(subjectId: string): DataKey | undefined {
-    const key = this.#keys.get(subjectId);
-    if (key) {
-      this.#keys.delete(subjectId);
-      this.#keys.set(subjectId, key);
-    }
-    return key;
+    const cached = this.#keys.get(subjectId);
+    if (!cached) return undefined;
+    this.#keys.delete(subjectId);
+    if (cached.until <= this.#now()) return undefined;
+    this.#keys.set(subjectId, cached);
+    return cached.key;
   }
 
-  #remember(key: DataKey): void {
+  #remember(key: DataKey, until: number): void {
     this.#keys.delete(key.subjectId);
     if (this.#keys.size >= this.#maxKeys) this.#keys.delete(this.#keys.keys().next().value!);
-    this.#keys.set(key.subjectId, key);
+    this.#keys.set(key.subjectId, { key, until });
   }
 }

@@ -36,6 +36,11 @@ export interface PrivacyConfig {
   defaultCountryCode?: string;
   /** Subjects whose unwrapped data keys stay in memory (least recently used evicted first). */
   dataKeyCacheSize: number;
+  /**
+   * How long a cached data key is used before the key store is asked again: the longest a key that another process
+   * destroyed (an erasure) can still encrypt new values here.
+   */
+  dataKeyCacheTtlMs: number;
 }
 
 /** AI and other free text people write: encrypted whole, whatever the event (the taxonomy lists most of them too). */
@@ -72,6 +77,7 @@ export const defaultPrivacyConfig: PrivacyConfig = {
   threshold: defaultThreshold,
   pseudonymPurpose: 'analytics',
   dataKeyCacheSize: 10_000,
+  dataKeyCacheTtlMs: 10_000,
 };
 
 /** The defaults with `overrides` laid over them, maps merged key by key. */

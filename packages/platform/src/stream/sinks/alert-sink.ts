@@ -8,7 +8,7 @@ import type { Metrics } from '../../ops/metrics.ts';
 import type { Warehouse } from '../../storage/warehouse.ts';
 import type { WindowResult } from '../stream-job.ts';
 import type { StreamSink } from '../stream-processor.ts';
-import { sqlTimestamp, storedGroupKey } from './warehouse-result-sink.ts';
+import { storedGroupKey } from './warehouse-result-sink.ts';
 
 export const streamAlertsTableSql = `CREATE TABLE IF NOT EXISTS stream_alerts (
   job VARCHAR NOT NULL,
@@ -69,11 +69,12 @@ export class AlertSink implements StreamSink {
           row.job,
           storedGroupKey(row.key),
           row.windowEnd,
-          sqlTimestamp(row.windowStart),
-          sqlTimestamp(row.windowEnd),
+          // Dates, which each warehouse spells as it reads them (WarehouseResultSink).
+          new Date(row.windowStart),
+          new Date(row.windowEnd),
           JSON.stringify(row.group),
           JSON.stringify(row.values),
-          sqlTimestamp(Date.now()),
+          new Date(),
         ],
       );
       if (inserted.rows.length === 0) continue; // raised before a restart

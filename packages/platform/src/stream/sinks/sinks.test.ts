@@ -82,6 +82,25 @@ describeEachWarehouse('stream sinks', (engine) => {
         '"\\"lone\\\\ud800\\""',
       ]);
     });
+
+    it('stores the windows of the first and last storable days, years 0000 and 9999', async () => {
+      // A backfilled day of year 0000 (within a long enough retention) made PostgreSQL refuse the window's row,
+      // whose times the sink sent as text PostgreSQL reads only with a BC era; the stream processor retried it for
+      // ever. The times are bound as dates, which each warehouse spells its own way, as event rows are.
+      const warehouse = db.warehouse;
+      const sink = new WarehouseResultSink(warehouse);
+      const first = Date.parse('0000-01-01T00:01:00.000Z');
+      const last = Date.parse('9999-12-31T23:59:00.000Z');
+      await sink.write([row('/year-0', first, 1), row('/year-9999', last, 2)]);
+      const result = await warehouse.query(
+        `SELECT group_key, window_start, window_end FROM stream_results
+         WHERE group_key IN ('/year-0', '/year-9999') ORDER BY window_end_ms`,
+      );
+      expect(result.rows).toEqual([
+        ['/year-0', '0000-01-01T00:00:00.000Z', '0000-01-01T00:01:00.000Z'],
+        ['/year-9999', '9999-12-31T23:58:00.000Z', '9999-12-31T23:59:00.000Z'],
+      ]);
+    });
   });
 
   describe('alert sink and routes', () => {
@@ -132,6 +151,18 @@ describeEachWarehouse('stream sinks', (engine) => {
       });
       await app.close();
       await realtime.close();
+    });
+
+    it('stores an alert of a window in year 0000', async () => {
+      // As the result sink's windows of year 0000 (above): PostgreSQL refused the times sent as text.
+      const warehouse = db.warehouse;
+      const sink = new AlertSink({ warehouse, logger: { warn: () => {}, error: () => {} } });
+      await sink.write([row('year-0', Date.parse('0000-01-01T00:01:00.000Z'), 3, 'event_volume_alerts')]);
+      await sink.close();
+      const result = await warehouse.query(
+        "SELECT window_start, window_end FROM stream_alerts WHERE group_key = 'year-0'",
+      );
+      expect(result.rows).toEqual([['0000-01-01T00:00:00.000Z', '0000-01-01T00:01:00.000Z']]);
     });
   });
 });

@@ -17,11 +17,6 @@ export const streamResultsTableSql = `CREATE TABLE IF NOT EXISTS stream_results 
   PRIMARY KEY (job, group_key, window_end_ms)
 )`;
 
-/** A UTC time as SQL's TIMESTAMP literal text, which both engines cast. */
-export function sqlTimestamp(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
-}
-
 const rowsPerStatement = 200;
 
 /** A surrogate not in a pair (with the `u` flag, a pair is one code point, not of this category). */
@@ -54,7 +49,8 @@ export class WarehouseResultSink implements StreamSink {
 
   async write(rows: readonly WindowResult[]): Promise<void> {
     await this.ensureTable();
-    // One statement may not name the same key twice; the last row for a key is the one to keep.
+    // Times are bound as dates, which each warehouse spells as it reads them (PostgreSQL reads year 0000 only as
+    // 0001 BC), as event rows are. One statement may not name the same key twice; the last row for a key is the one to keep.
     const unique = new Map<string, WindowResult>();
     for (const row of rows) unique.set(`${row.job}\u0000${row.key}\u0000${row.windowEnd}`, row);
     const list = [...unique.values()];
@@ -66,8 +62,8 @@ export class WarehouseResultSink implements StreamSink {
           row.job,
           storedGroupKey(row.key),
           row.windowEnd,
-          sqlTimestamp(row.windowStart),
-          sqlTimestamp(row.windowEnd),
+          new Date(row.windowStart),
+          new Date(row.windowEnd),
           JSON.stringify(row.group),
           JSON.stringify(row.values),
         );
