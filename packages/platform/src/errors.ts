@@ -208,6 +208,19 @@ export const errorCatalog = {
       'The worker that was running request {id} ({runner}) stopped before it finished, so nothing is recorded as ' +
       'done. Run it again (`deepref dsr run ID`): an erasure that runs again removes what is left.',
   },
+  DEEPREF_LAKE_RETENTION_NOT_TAKEN: {
+    status: 503,
+    message:
+      'The lake part of retention queued at {queuedAt} was not taken before the next one was queued: no worker ' +
+      'held the singleton lease, so the lake kept data past its retention. Start a worker (`deepref start --role ' +
+      'worker`); it runs the newest queued part.',
+  },
+  DEEPREF_LAKE_RETENTION_LOST: {
+    status: 500,
+    message:
+      'The worker that was running the lake part of retention ({runner}) stopped before it finished. The next ' +
+      'retention run queues it again (`deepref jobs run retention`).',
+  },
   DEEPREF_DSR_CLAIM_LOST: {
     status: 409,
     message:
@@ -219,13 +232,6 @@ export const errorCatalog = {
     message:
       'The warehouse has loaded the log up to offset {loaded}, not yet to {head}, so the request did not run: a ' +
       "partition's loader is behind or its worker stopped (its lease moves after the lease time). Run it again.",
-  },
-  DEEPREF_DSR_EXPORT_NOT_SHARED: {
-    status: 409,
-    message:
-      'Request {id} makes an export package, which a split deployment cannot serve yet: a worker would write it to ' +
-      'its own disk, out of reach of the api process that serves the download link. Run exports on an `all` ' +
-      'process, or erase without an export first.',
   },
   DEEPREF_EXPORT_LINK_INVALID: {
     status: 403,

@@ -63,6 +63,7 @@ import {
 import { CachedKeyStore } from './privacy/pii/cached-key-store.ts';
 import { createPiiStage } from './privacy/pii/pii-stage.ts';
 import { Pseudonymizer } from './privacy/pseudonymize.ts';
+import { LakeRetentionRunner, queueLakeRetention } from './privacy/retention/lake-retention-runner.ts';
 import type { RetentionStores } from './privacy/retention/retention.ts';
 import { retentionJob } from './privacy/retention/retention-job.ts';
 import { retentionRoutes } from './privacy/retention/retention-routes.ts';
@@ -355,8 +356,21 @@ export async function startPlatform(
             await stopBoth();
             throw error;
           });
+          // The lake's part of retention, which the scheduler's retention run queues (lake-retention-runner.ts).
+          const lakeRetention = await LakeRetentionRunner.start({
+            meta,
+            lake: localLake,
+            config: config.retention,
+            name: singletons.owner,
+            onError: (error) => app.log.error({ err: error }, 'lake retention'),
+          }).catch(async (error) => {
+            await runner.stop();
+            await stopBoth();
+            throw error;
+          });
           return {
             stop: async () => {
+              await lakeRetention.stop();
               await runner.stop();
               await stopBoth();
             },
@@ -407,9 +421,9 @@ export async function startPlatform(
     });
   } else if (config.role === 'api') {
     await registerQueuedPrivacyRequests(app, {
-      dataDir: config.dataDir,
       secretsDir: paths.secrets,
       meta,
+      keys: keyStore,
       isAdmin,
       baseUrl: () => url,
       isStopping: () => closing !== undefined,
@@ -428,16 +442,15 @@ export async function startPlatform(
     warehouse,
     meta,
     // Expired export packages (the signing secret is not needed to delete them).
-    exports: new ExportStore(meta, path.join(config.dataDir, 'exports'), Buffer.alloc(0)),
-    // The lake's files are on the disk of the process that writes them (the fs adapter).
-    ...(lakeWriter
-      ? {
-          lake: {
-            expireEvents: (cutoffs, dryRun) => lakeWriter!.expireEvents(cutoffs, dryRun),
-            expireResults: (before, dryRun) => expireLakeResultDays(lake, resultsPrefix, before, dryRun),
-          },
-        }
-      : {}),
+    exports: new ExportStore(meta, keyStore, Buffer.alloc(0)),
+    // The lake's files are on the disk of the process that writes them (the fs adapter): the result days on this
+    // one's (the `stream-results-to-lake` job), the event files on the lake writer's. In a split deployment that
+    // is the worker holding the singleton lease, which runs the part this process queues (above).
+    lake: {
+      ...(lakeWriter ? { expireEvents: (cutoffs, dryRun) => lakeWriter!.expireEvents(cutoffs, dryRun) } : {}),
+      expireResults: (before, dryRun) => expireLakeResultDays(lake, resultsPrefix, before, dryRun),
+    },
+    ...(lakeWriter ? {} : { queueLakeEvents: (now, trigger) => queueLakeRetention(meta, now, trigger) }),
     log: {
       // Workers load a JetStream log into the warehouse partition by partition, whichever role runs this job.
       expire: (before, dryRun) =>

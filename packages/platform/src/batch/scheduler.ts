@@ -12,6 +12,8 @@ import type { JobRunsTable, MetaStore } from '../storage/meta-store.ts';
 export interface JobContext {
   /** The time the run is for (its scheduled time, or now when run by hand). */
   now: Date;
+  /** What started the run. */
+  trigger: JobRunsTable['trigger'];
   /** Aborted when the scheduler stops; long jobs check it between steps. */
   signal: AbortSignal;
   /** A line of progress for the log. */
@@ -130,6 +132,7 @@ export class Scheduler {
     try {
       report = await job.run({
         now: new Date(),
+        trigger,
         signal: this.#abort.signal,
         progress: (message) => this.#logger.info({ job: job.name, run: id }, message),
       });

@@ -7,8 +7,9 @@
  * It copies only the stores it names, and never `secrets/` or `keys/`: the key store holds the wrapped per-subject
  * data keys, and a backup that carried them would bring an erased subject back on restore (its encrypted values
  * would decrypt again). The operator backs up the key store separately, on its own schedule, and an erasure destroys
- * the key there; every backup of the data then holds only values that no longer decrypt. Export packages (copies
- * made for one subject, deleted on expiry or erasure) and run-time files are left out too.
+ * the key there; every backup of the data then holds only values that no longer decrypt. Export packages are in the
+ * MetaStore copy, sealed under keys of their own in the key store, so they too stop decrypting once expired or
+ * erased. Run-time files are left out.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -39,7 +40,7 @@ export const backupExclusions: Record<string, string> = {
     'secrets and the master key: restoring them with the data would undo crypto-shredding; back up separately',
   'keys/':
     'wrapped per-subject data keys: an erased subject must not come back from a backup; back up separately',
-  'exports/': 'export packages: short-lived copies for one subject, deleted on expiry or erasure',
+  'exports/': 'export packages of an earlier version, moved into the MetaStore (sealed) on the next start',
   'staging/': 'files being written',
   'run/': 'run-time state of a running process',
   'control.sock': 'the running process control socket',

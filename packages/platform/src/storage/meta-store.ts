@@ -123,13 +123,16 @@ export interface DsrAuditTable {
   at: string;
 }
 
-/** Export packages (exports/): where each zip is, its checksum and when its download URL expires. */
+/** Export packages (exports/): each one's subject, checksum and link expiry; the sealed zip is in `export_contents`. */
 export interface ExportsTable {
   id: string;
   request_id: string;
   subject: string;
   format: string;
-  /** The zip's path relative to the exports folder. */
+  /**
+   * The zip's path relative to `<data-dir>/exports/`, for a package made before packages moved into
+   * `export_contents` (until `ExportStore.adoptFiles` moves it there); empty since.
+   */
   file: string;
   size_bytes: number;
   sha256: string;
@@ -139,6 +142,18 @@ export interface ExportsTable {
   deleted_at: string | null;
 }
 
+/**
+ * The sealed zip of each live export package (exports/package-sealing.ts), apart from `exports` so that listing
+ * packages never reads their bytes. Its row is deleted with the package (expiry, erasure of its subject).
+ */
+export interface ExportContentsTable {
+  export_id: string;
+  /** The id of the package's data key in the KeyStore, which `sealed` is encrypted under. */
+  key_id: string;
+  /** `nonce ‖ ciphertext ‖ tag` (AES-256-GCM). */
+  sealed: Buffer;
+}
+
 /** One run of a scheduled job (batch/scheduler.ts). */
 export interface JobRunsTable {
   id: string;
@@ -146,7 +161,8 @@ export interface JobRunsTable {
   trigger: 'schedule' | 'manual';
   started_at: string;
   finished_at: string | null;
-  status: 'running' | 'succeeded' | 'failed';
+  /** `queued`: waiting for another process to take it (the lake's part of retention, lake-retention-runner.ts). */
+  status: 'queued' | 'running' | 'succeeded' | 'failed';
   /** JSON: what the run did (its report), or the error's message. */
   report: string | null;
 }
@@ -164,6 +180,7 @@ export interface MetaDatabase {
   dsr_requests: DsrRequestsTable;
   dsr_audit: DsrAuditTable;
   exports: ExportsTable;
+  export_contents: ExportContentsTable;
 }
 
 export type MetaStore = Kysely<MetaDatabase>;
@@ -330,6 +347,17 @@ const migrations: Record<string, Migration> = {
         .addColumn('report', 'text')
         .execute();
       await db.schema.createIndex('job_runs_by_job').on('job_runs').columns(['job', 'started_at']).execute();
+    },
+  },
+  '0007_export_contents': {
+    async up(db: Kysely<unknown>) {
+      const bytes = db.getExecutor().adapter instanceof PostgresAdapter ? 'bytea' : 'blob';
+      await db.schema
+        .createTable('export_contents')
+        .addColumn('export_id', 'text', (c) => c.primaryKey())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('sealed', bytes, (c) => c.notNull())
+        .execute();
     },
   },
 };

@@ -63,6 +63,7 @@ describeEachWarehouse('stream-results-to-lake job', (engine) => {
     });
     const report = await job.run({
       now: new Date('2026-11-27T12:00:00Z'),
+      trigger: 'manual',
       signal: new AbortController().signal,
       progress: () => {},
     });

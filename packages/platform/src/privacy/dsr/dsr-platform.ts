@@ -1,6 +1,6 @@
 /**
  * Privacy requests as the platform runs them: the subject stores over the running engines, the export packages
- * under `<data-dir>/exports/`, the managed secrets (download-link key, pseudonym key), and the routes. An `all`
+ * (in the MetaStore, so any process serves their links), the managed secrets (download-link key, pseudonym key), and the routes. An `all`
  * process runs requests itself (`registerPrivacyRequests`); in a split deployment the api process queues them
  * (`registerQueuedPrivacyRequests`) and the worker holding the singleton lease runs them
  * (`startPrivacyRequestRunner`, dsr-runner.ts).
@@ -65,8 +65,17 @@ async function truncateWal(meta: MetaStore): Promise<void> {
   );
 }
 
-/** The MetaStore tables whose rows name a subject: an erasure deletes from them or rewrites the id. */
-const subjectTables = ['consent_records', 'consent_links', 'dsr_requests', 'exports'] as const;
+/**
+ * The MetaStore tables an erasure deletes from or rewrites: those whose rows name a subject, and the sealed export
+ * packages (whose keys it destroys first).
+ */
+const subjectTables = [
+  'consent_records',
+  'consent_links',
+  'dsr_requests',
+  'exports',
+  'export_contents',
+] as const;
 
 /**
  * How the old versions of the rows an erasure changed leave the MetaStore's files. SQLite: `secure_delete` zeroes
@@ -87,7 +96,8 @@ async function eraseOldVersions(meta: MetaStore, engine: PrivacyRequestDeps['met
 /** The service over every subject store, as a process that holds them all runs it. */
 async function runningService(deps: Omit<PrivacyRequestDeps, 'isAdmin' | 'baseUrl'>) {
   const urlSecret = loadOrCreateSecret(deps.secretsDir, 'export-url');
-  const exports = new ExportStore(deps.meta, path.join(deps.dataDir, 'exports'), urlSecret);
+  const exports = new ExportStore(deps.meta, deps.keys, urlSecret);
+  await exports.adoptFiles(path.join(deps.dataDir, 'exports'));
   const stores = [
     keyStore(deps.keys),
     eventLogStore(deps.log, deps.keys),
@@ -123,21 +133,26 @@ export async function registerPrivacyRequests(
 
 /**
  * The api process of a split deployment: the same routes, but `run` queues the request for the workers' runner and
- * answers with its outcome (dsr-runner.ts). It holds no subject store, so the service here never runs a request.
+ * answers with its outcome (dsr-runner.ts). It holds no subject store, so the service here never runs a request. It
+ * serves the download links of the packages the worker made: both read them from the shared MetaStore and KeyStore,
+ * and check the links with the same `secrets/export-url.key` (the processes share `secrets/`, docs/deployment.md).
  */
 export async function registerQueuedPrivacyRequests(
   app: FastifyInstance,
-  deps: Pick<PrivacyRequestDeps, 'dataDir' | 'secretsDir' | 'meta' | 'isAdmin' | 'baseUrl'> & {
+  deps: Pick<PrivacyRequestDeps, 'secretsDir' | 'meta' | 'keys' | 'isAdmin' | 'baseUrl'> & {
     /** True once the process is closing: a `run` waiting for its outcome answers at once. */
     isStopping: () => boolean;
   },
 ): Promise<DsrService> {
+  const urlSecret = loadOrCreateSecret(deps.secretsDir, 'export-url');
+  const exports = new ExportStore(deps.meta, deps.keys, urlSecret);
   const dsr = new DsrService({
     meta: deps.meta,
     stores: [],
-    exports: new ExportStore(deps.meta, path.join(deps.dataDir, 'exports'), Buffer.alloc(0)),
+    exports,
     pseudonymKey: loadOrCreateSecret(deps.secretsDir, 'dsr-pseudonym'),
   });
+  await app.register(exportRoutes, { exports, urlSecret });
   await app.register(dsrRoutes, {
     dsr,
     isAdmin: deps.isAdmin,

@@ -1,29 +1,38 @@
 /**
  * The hand-over of privacy requests from the api process to the worker that runs them, over one real MetaStore:
- * a queued request runs once, on one runner; a request a stopped worker left in progress becomes failed, so it can
- * run again; a run that lost its request to another never records its outcome over that one's.
+ * a queued request runs once, on one runner (an export too, its package then read through the api's store); a
+ * request a stopped worker left in progress becomes failed, so it can run again; a run that lost its request to
+ * another never records its outcome over that one's.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExportStore } from '../../exports/export-store.ts';
+import { type ExportPackage, ExportStore, sha256Hex } from '../../exports/export-store.ts';
 import type { MetaStore } from '../../storage/meta-store.ts';
 import { openSqliteMetaStore } from '../../storage/sqlite/sqlite-meta-store.ts';
+import type { KeyStore } from '../keys/key-store.ts';
+import { openLocalKeyStore } from '../keys/local/local-key-store.ts';
 import { DsrRunner, runOnWorker } from './dsr-runner.ts';
 import { DsrService } from './dsr-service.ts';
 import type { SubjectStore } from './subject-stores.ts';
 
 let dir: string;
 let meta: MetaStore;
+let keys: KeyStore;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deepref-dsr-runner-'));
   meta = await openSqliteMetaStore(path.join(dir, 'meta.db'));
+  keys = await openLocalKeyStore({
+    masterKeyFile: path.join(dir, 'secrets', 'master.key'),
+    databaseFile: path.join(dir, 'keys.db'),
+  });
 });
 
 afterAll(async () => {
   await meta.destroy();
+  await keys.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -49,7 +58,7 @@ function service(stores: SubjectStore[]): DsrService {
   return new DsrService({
     meta,
     stores,
-    exports: new ExportStore(meta, path.join(dir, 'exports'), Buffer.alloc(32, 1)),
+    exports: new ExportStore(meta, keys, Buffer.alloc(32, 1)),
     pseudonymKey: Buffer.alloc(32, 2),
   });
 }
@@ -100,15 +109,22 @@ describe('privacy requests handed to a worker', () => {
     }
   });
 
-  it('refuses to queue an export, whose package a worker would keep on its own disk', async () => {
+  it('runs a queued export on the runner, whose package the api process reads', async () => {
     const api = service([]);
-    const { id } = await api.create({ kind: 'export', userId: 'runner-u2', actor: 'operator' });
-    await api.verify(id, 'document check', 'operator');
-    await api.approve(id, 'operator');
-    await expect(runOnWorker(api, id, 'operator')).rejects.toMatchObject({
-      code: 'DEEPREF_DSR_EXPORT_NOT_SHARED',
-    });
-    expect((await api.get(id)).state).toBe('approved');
+    const probe = probeStore();
+    const runner = await DsrRunner.start({ dsr: service([probe.store]), name: 'worker w3', pollMs: 20 });
+    try {
+      const { id } = await api.create({ kind: 'export', userId: 'runner-u2', actor: 'operator' });
+      await api.verify(id, 'document check', 'operator');
+      await api.approve(id, 'operator');
+      const done = await runOnWorker(api, id, 'operator', { pollMs: 20 });
+      expect(done.state).toBe('completed');
+      const made = done.result as ExportPackage;
+      const read = await new ExportStore(meta, keys, Buffer.alloc(32, 1)).read(made.id);
+      expect(read && sha256Hex(read.bytes)).toBe(made.sha256);
+    } finally {
+      await runner.stop();
+    }
   });
 
   it('fails a request a stopped worker left in progress, and the next run completes it', async () => {

@@ -90,9 +90,6 @@ export async function runOnWorker(
   options: { waitMs?: number; pollMs?: number; isStopping?: () => boolean } = {},
 ): Promise<DsrRequest> {
   const request = await dsr.get(id);
-  if (request.kind === 'export' || request.format !== null) {
-    throw new DeeprefError('DEEPREF_DSR_EXPORT_NOT_SHARED', { id });
-  }
   if (request.state !== 'queued' && request.state !== 'in_progress') await dsr.queue(id, actor);
   const deadline = Date.now() + (options.waitMs ?? 600_000);
   for (;;) {

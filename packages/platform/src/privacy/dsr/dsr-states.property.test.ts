@@ -12,20 +12,28 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExportStore } from '../../exports/export-store.ts';
 import type { MetaStore } from '../../storage/meta-store.ts';
 import { openSqliteMetaStore } from '../../storage/sqlite/sqlite-meta-store.ts';
+import type { KeyStore } from '../keys/key-store.ts';
+import { openLocalKeyStore } from '../keys/local/local-key-store.ts';
 import { DsrService } from './dsr-service.ts';
 import { type DsrAction, type DsrState, dsrActions, nextState } from './dsr-states.ts';
 import type { SubjectStore } from './subject-stores.ts';
 
 let dir: string;
 let meta: MetaStore;
+let keys: KeyStore;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deepref-dsr-states-'));
   meta = await openSqliteMetaStore(path.join(dir, 'meta.db'));
+  keys = await openLocalKeyStore({
+    masterKeyFile: path.join(dir, 'secrets', 'master.key'),
+    databaseFile: path.join(dir, 'keys.db'),
+  });
 });
 
 afterAll(async () => {
   await meta.destroy();
+  await keys.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -55,7 +63,7 @@ describe('data subject request states', () => {
           const service = new DsrService({
             meta,
             stores: [probe],
-            exports: new ExportStore(meta, path.join(dir, 'exports'), Buffer.alloc(32, 1)),
+            exports: new ExportStore(meta, keys, Buffer.alloc(32, 1)),
             pseudonymKey: Buffer.alloc(32, 2),
           });
           const requests = await Promise.all(

@@ -20,6 +20,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlRequest } from '../../cli/control-client.ts';
 import { dataPaths } from '../../config.ts';
+import { ExportStore } from '../../exports/export-store.ts';
 import { type AdapterSet, adapterSets } from '../../testing/adapter-sets.ts';
 import type { TestPlatform } from '../../testing/test-platform.ts';
 import { decryptEventFields } from '../pii/encrypted-fields.ts';
@@ -98,7 +99,8 @@ function erasureCanarySuite(adapters: AdapterSet) {
 
   /**
    * Every record of the live stores through their engines: the data folder's files, the event log (events and dead
-   * letters), the warehouse's tables, and the MetaStore's tables where they are not a file of the folder.
+   * letters), the warehouse's tables, the MetaStore's tables where they are not a file of the folder, and the live
+   * export packages, opened (they are sealed in the MetaStore) and read as zips.
    */
   async function liveRecords(): Promise<ScannedRecord[]> {
     const warehouseFile = dataPaths(tp.dataDir).warehouse;
@@ -125,7 +127,26 @@ function erasureCanarySuite(adapters: AdapterSet) {
           records.push({ where: `meta ${table_name}`, text: JSON.stringify(row) });
       }
     }
+    records.push(...(await packageRecords()));
     return records;
+  }
+
+  /** The live export packages, opened through the ExportStore, as `<scratch>/packages/<id>.zip` records. */
+  async function packageRecords(): Promise<ScannedRecord[]> {
+    const folder = path.join(scratch, 'packages');
+    fs.rmSync(folder, { recursive: true, force: true });
+    fs.mkdirSync(folder);
+    const packages = new ExportStore(tp.platform.meta, tp.platform.keyStore, Buffer.alloc(0));
+    const live = await tp.platform.meta
+      .selectFrom('exports')
+      .select('id')
+      .where('deleted_at', 'is', null)
+      .execute();
+    for (const { id } of live) {
+      const opened = await packages.read(id);
+      if (opened) fs.writeFileSync(path.join(folder, `${id}.zip`), opened.bytes);
+    }
+    return engineRecords(folder);
   }
 
   /** The backup's records through its engines; none without a backup. */

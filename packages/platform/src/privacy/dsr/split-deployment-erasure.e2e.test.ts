@@ -6,12 +6,15 @@
  * writer) runs it, and the api answers with the proof: every store re-queried after all of them ran, nothing left.
  * Read directly, the PostgreSQL warehouse and every file of both workers' data directories (the lake's Parquet
  * files and the stream checkpoint among them, read through DuckDB and as JSON) no longer name X, and still name Y,
- * so the reads are not blind.
+ * so the reads are not blind. Then Y is exported, and erased with an export first: a worker makes each package, and
+ * the api process, which never held a file of it, serves it through its signed link (packages are sealed in the
+ * shared MetaStore, exports/export-store.ts); the erasure deletes the earlier package and keeps the one it made.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { unzipSync } from 'fflate';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { postgresSchemas } from '../../adapters.ts';
@@ -19,6 +22,7 @@ import { natsReach, natsUrl } from '../../bus/jetstream/nats-test-server.ts';
 import { controlRequest } from '../../cli/control-client.ts';
 import { Sources } from '../../collector/source-registry.ts';
 import { defaultConfig } from '../../config.ts';
+import { type ExportPackage, sha256Hex } from '../../exports/export-store.ts';
 import { openPostgresMetaStore } from '../../storage/postgres/postgres-meta-store.ts';
 import { dropScaleOutEngines } from '../../testing/adapter-sets.ts';
 import { deleteRedisKeys, redisReachability, redisUrl } from '../../testing/redis.ts';
@@ -83,9 +87,11 @@ describeWithService(services, 'privacy requests in a split deployment', () => {
     root: fs.mkdtempSync(path.join(os.tmpdir(), 'deepref-split-dsr-')),
   };
   const processes: RoleProcess[] = [];
-  const warehouseSchema = postgresSchemas(
+  const schemas = postgresSchemas(
     defaultConfig({ postgres: { connectionString: postgresUrl, schema: deployment.schema } }),
-  ).warehouse;
+  );
+  const warehouseSchema = schemas.warehouse;
+  const metaSchema = schemas.meta;
   let api: RoleProcess;
   let workers: RoleProcess[];
   let writeKey = '';
@@ -100,12 +106,7 @@ describeWithService(services, 'privacy requests in a split deployment', () => {
     workers = await Promise.all([worker('worker-1'), worker('worker-2')]);
     api = await startRoleProcess(deployment, 'api', 'api');
     processes.push(...workers, api);
-    const meta = await openPostgresMetaStore({
-      connectionString: postgresUrl,
-      schema: postgresSchemas(
-        defaultConfig({ postgres: { connectionString: postgresUrl, schema: deployment.schema } }),
-      ).meta,
-    });
+    const meta = await openPostgresMetaStore({ connectionString: postgresUrl, schema: metaSchema });
     try {
       ({ writeKey } = await new Sources(meta).create({ name: 'split-dsr', allowedOrigins: ['*'] }));
     } finally {
@@ -131,8 +132,8 @@ describeWithService(services, 'privacy requests in a split deployment', () => {
     );
   }
 
-  async function approved(kind: 'export' | 'erasure', userId: string): Promise<string> {
-    const created = await control<{ id: string }>('POST', '/api/v1/dsr', { kind, userId });
+  async function approved(kind: 'export' | 'erasure', userId: string, format?: string): Promise<string> {
+    const created = await control<{ id: string }>('POST', '/api/v1/dsr', { kind, userId, format });
     expect(created.status).toBe(201);
     await control('POST', `/api/v1/dsr/${created.body.id}/verify`, { method: 'test: signed-in session' });
     await control('POST', `/api/v1/dsr/${created.body.id}/approve`);
@@ -236,11 +237,82 @@ describeWithService(services, 'privacy requests in a split deployment', () => {
     ).toBe(true);
   }, 180_000);
 
-  it('refuses an export in a split deployment with a code that says why, leaving the request approved', async () => {
-    const exportRequest = await approved('export', y.userId);
-    const run = await control<DsrRequest>('POST', `/api/v1/dsr/${exportRequest}/run`);
-    expect(run.status).toBe(409);
-    expect(run.body.error?.code).toBe('DEEPREF_DSR_EXPORT_NOT_SHARED');
-    expect((await control<DsrRequest>('GET', `/api/v1/dsr/${exportRequest}`)).body.state).toBe('approved');
-  });
+  /** Downloads a package through the api process's link; checks its checksum and manifest; returns its files. */
+  async function download(downloadUrl: string, exportId: string) {
+    expect(downloadUrl.startsWith(`${api.url}/api/v1/exports/${exportId}/download?`), downloadUrl).toBe(true);
+    const response = await fetch(downloadUrl);
+    expect(response.status, `${await response.clone().text()}\n${outputs()}`).toBe(200);
+    const bytes = Buffer.from(await response.arrayBuffer());
+    expect(sha256Hex(bytes)).toBe(response.headers.get('x-deepref-sha256'));
+    const files = unzipSync(bytes);
+    const manifest = JSON.parse(Buffer.from(files['manifest.json']!).toString('utf8'));
+    expect(manifest).toMatchObject({ exportId, subject: y.userId, format: 'json' });
+    const names = Object.keys(files).filter((name) => name !== 'manifest.json');
+    expect(manifest.files.map((f: { name: string }) => f.name).sort()).toEqual(names.sort());
+    for (const f of manifest.files as { name: string; sizeBytes: number; sha256: string }[]) {
+      expect(files[f.name]!.length, f.name).toBe(f.sizeBytes);
+      expect(sha256Hex(files[f.name]!), f.name).toBe(f.sha256);
+    }
+    return { bytes, files };
+  }
+
+  /** The sealed packages at rest in the shared MetaStore, by export id. */
+  async function sealedPackages(): Promise<Map<string, Buffer>> {
+    const client = new pg.Client({ connectionString: postgresUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ export_id: string; sealed: Buffer }>(
+        `SELECT export_id, sealed FROM ${metaSchema}.export_contents`,
+      );
+      return new Map(rows.map((r) => [r.export_id, r.sealed]));
+    } finally {
+      await client.end();
+    }
+  }
+
+  let firstExport: ExportPackage;
+  let firstLink: string;
+
+  it('exports a subject through the api process, and serves the package from the api process', async () => {
+    const exportRequest = await approved('export', y.userId, 'json');
+    const run = await control<DsrRequest & { downloadUrl?: string }>(
+      'POST',
+      `/api/v1/dsr/${exportRequest}/run`,
+    );
+    expect(run.status, JSON.stringify(run.body)).toBe(200);
+    expect(run.body.state, `${JSON.stringify(run.body)}\n${outputs()}`).toBe('completed');
+    firstExport = run.body.result as ExportPackage;
+    firstLink = run.body.downloadUrl!;
+    const { files } = await download(firstLink, firstExport.id);
+    // Y's comment, encrypted in every store under Y's data key, is decrypted in the package.
+    const comment = `a comment by ${y.userId}`;
+    expect(Object.values(files).some((f) => Buffer.from(f).includes(comment))).toBe(true);
+    // At rest the package is sealed, and no process keeps a file of it.
+    const sealed = (await sealedPackages()).get(firstExport.id)!;
+    expect(sealed.length).toBe(firstExport.sizeBytes + 28);
+    expect(sealed.includes(comment)).toBe(false);
+    for (const p of processes) expect(fs.existsSync(path.join(p.dataDir, 'exports')), p.name).toBe(false);
+  }, 180_000);
+
+  it('erases a subject with an export first: the earlier package goes, the new one stays downloadable', async () => {
+    const erasure = await approved('erasure', y.userId, 'json');
+    const run = await control<DsrRequest & { downloadUrl?: string }>('POST', `/api/v1/dsr/${erasure}/run`);
+    expect(run.status, JSON.stringify(run.body)).toBe(200);
+    expect(run.body.state, `${JSON.stringify(run.body)}\n${outputs()}`).toBe('completed');
+    const proof = run.body.result as ErasureProof;
+    expect(proof.verified).toBe(true);
+    expect(proof.stores.find((s) => s.store === 'exports')).toMatchObject({
+      section: 'export_packages',
+      found: 1,
+      removed: 1,
+      verification: { remaining: 0 },
+    });
+    const kept = proof.export!;
+    await download(run.body.downloadUrl!, kept.id);
+    expect([...(await sealedPackages()).keys()]).toEqual([kept.id]);
+    const gone = await fetch(firstLink);
+    expect(gone.status).toBe(410);
+    expect(((await gone.json()) as { error: { code: string } }).error.code).toBe('DEEPREF_EXPORT_GONE');
+    expect(await warehouseCount(y)).toBe(0);
+  }, 180_000);
 });

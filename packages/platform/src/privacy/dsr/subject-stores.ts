@@ -130,9 +130,12 @@ export function streamStateStore(
 }
 
 /** The warehouse tables that hold people: events by id columns, stream outputs by the ids in their group. */
-/** A time as `queryResult` gives it (ISO 8601, `…Z`) in the form a TIMESTAMP column casts from. */
-function sqlTime(value: unknown): string {
-  return String(value).replace('T', ' ').replace(/Z$/, '');
+/**
+ * A time as `queryResult` gives it (ISO 8601, `…Z`), as a Date: each warehouse adapter binds a Date in its engine's
+ * terms, where the text would name year 0000 (1 BC), which PostgreSQL refuses.
+ */
+function sqlTime(value: unknown): Date {
+  return new Date(String(value));
 }
 
 export function warehouseStore(warehouse: Warehouse, keys: KeyStore | undefined): SubjectStore {
@@ -344,7 +347,7 @@ export function metaStore(meta: MetaStore): SubjectStore {
 export function exportsStore(exports: ExportStore, keep: () => string | undefined): SubjectStore {
   return {
     name: 'exports',
-    verificationQuery: 'MetaStore exports rows of the ids not deleted, and their zip files',
+    verificationQuery: 'MetaStore exports rows of the ids not deleted, and their sealed contents',
     async find(subject) {
       const live = await exports.listFor(subject.ids);
       return { export_packages: live.filter((e) => e.id !== keep()).map((e) => ({ id: e.id })) };
