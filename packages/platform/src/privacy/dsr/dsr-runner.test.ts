@@ -4,37 +4,14 @@
  * request a stopped worker left in progress becomes failed, so it can run again; a run that lost its request to
  * another never records its outcome over that one's.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type ExportPackage, ExportStore, sha256Hex } from '../../exports/export-store.ts';
-import type { MetaStore } from '../../storage/meta-store.ts';
-import { openSqliteMetaStore } from '../../storage/sqlite/sqlite-meta-store.ts';
-import type { KeyStore } from '../keys/key-store.ts';
-import { openLocalKeyStore } from '../keys/local/local-key-store.ts';
 import { DsrRunner, runOnWorker } from './dsr-runner.ts';
 import { DsrService } from './dsr-service.ts';
+import { useDsrTestStores } from './dsr-test-stores.ts';
 import type { SubjectStore } from './subject-stores.ts';
 
-let dir: string;
-let meta: MetaStore;
-let keys: KeyStore;
-
-beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deepref-dsr-runner-'));
-  meta = await openSqliteMetaStore(path.join(dir, 'meta.db'));
-  keys = await openLocalKeyStore({
-    masterKeyFile: path.join(dir, 'secrets', 'master.key'),
-    databaseFile: path.join(dir, 'keys.db'),
-  });
-});
-
-afterAll(async () => {
-  await meta.destroy();
-  await keys.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const dsrStores = useDsrTestStores('deepref-dsr-runner-');
 
 /** A store holding one record per subject until erased; `erase` waits for `gate` when one is set. */
 function probeStore(gate?: Promise<void>) {
@@ -56,9 +33,9 @@ function probeStore(gate?: Promise<void>) {
 
 function service(stores: SubjectStore[]): DsrService {
   return new DsrService({
-    meta,
+    meta: dsrStores.meta,
     stores,
-    exports: new ExportStore(meta, keys, Buffer.alloc(32, 1)),
+    exports: new ExportStore(dsrStores.meta, dsrStores.keys, Buffer.alloc(32, 1)),
     pseudonymKey: Buffer.alloc(32, 2),
   });
 }
@@ -120,7 +97,7 @@ describe('privacy requests handed to a worker', () => {
       const done = await runOnWorker(api, id, 'operator', { pollMs: 20 });
       expect(done.state).toBe('completed');
       const made = done.result as ExportPackage;
-      const read = await new ExportStore(meta, keys, Buffer.alloc(32, 1)).read(made.id);
+      const read = await new ExportStore(dsrStores.meta, dsrStores.keys, Buffer.alloc(32, 1)).read(made.id);
       expect(read && sha256Hex(read.bytes)).toBe(made.sha256);
     } finally {
       await runner.stop();

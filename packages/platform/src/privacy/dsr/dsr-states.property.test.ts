@@ -4,38 +4,15 @@
  * action changes nothing and says so with DEEPREF_DSR_INVALID_TRANSITION; and the audit rows are exactly the
  * transitions that happened, in order.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ExportStore } from '../../exports/export-store.ts';
-import type { MetaStore } from '../../storage/meta-store.ts';
-import { openSqliteMetaStore } from '../../storage/sqlite/sqlite-meta-store.ts';
-import type { KeyStore } from '../keys/key-store.ts';
-import { openLocalKeyStore } from '../keys/local/local-key-store.ts';
 import { DsrService } from './dsr-service.ts';
 import { type DsrAction, type DsrState, dsrActions, nextState } from './dsr-states.ts';
+import { useDsrTestStores } from './dsr-test-stores.ts';
 import type { SubjectStore } from './subject-stores.ts';
 
-let dir: string;
-let meta: MetaStore;
-let keys: KeyStore;
-
-beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deepref-dsr-states-'));
-  meta = await openSqliteMetaStore(path.join(dir, 'meta.db'));
-  keys = await openLocalKeyStore({
-    masterKeyFile: path.join(dir, 'secrets', 'master.key'),
-    databaseFile: path.join(dir, 'keys.db'),
-  });
-});
-
-afterAll(async () => {
-  await meta.destroy();
-  await keys.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const dsrStores = useDsrTestStores('deepref-dsr-states-');
 
 describe('data subject request states', () => {
   it('never runs an unverified request, and audits exactly the transitions', async () => {
@@ -61,9 +38,9 @@ describe('data subject request states', () => {
             },
           };
           const service = new DsrService({
-            meta,
+            meta: dsrStores.meta,
             stores: [probe],
-            exports: new ExportStore(meta, keys, Buffer.alloc(32, 1)),
+            exports: new ExportStore(dsrStores.meta, dsrStores.keys, Buffer.alloc(32, 1)),
             pseudonymKey: Buffer.alloc(32, 2),
           });
           const requests = await Promise.all(

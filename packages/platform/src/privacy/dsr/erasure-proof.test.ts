@@ -3,36 +3,13 @@
  * them are erased, so a row that a later step's work writes back into an earlier store (a stream backfill
  * recomputing a day from the warehouse during the erasure) shows as remaining and fails the request.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ExportStore } from '../../exports/export-store.ts';
-import type { MetaStore } from '../../storage/meta-store.ts';
-import { openSqliteMetaStore } from '../../storage/sqlite/sqlite-meta-store.ts';
-import type { KeyStore } from '../keys/key-store.ts';
-import { openLocalKeyStore } from '../keys/local/local-key-store.ts';
 import { DsrService, type ErasureProof } from './dsr-service.ts';
+import { useDsrTestStores } from './dsr-test-stores.ts';
 import type { SubjectStore } from './subject-stores.ts';
 
-let dir: string;
-let meta: MetaStore;
-let keys: KeyStore;
-
-beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deepref-dsr-proof-'));
-  meta = await openSqliteMetaStore(path.join(dir, 'meta.db'));
-  keys = await openLocalKeyStore({
-    masterKeyFile: path.join(dir, 'secrets', 'master.key'),
-    databaseFile: path.join(dir, 'keys.db'),
-  });
-});
-
-afterAll(async () => {
-  await meta.destroy();
-  await keys.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const dsrStores = useDsrTestStores('deepref-dsr-proof-');
 
 /** A store holding rows by subject id, which `erase` deletes. */
 function rowStore(name: string, rows: Set<string>): SubjectStore {
@@ -51,9 +28,9 @@ function rowStore(name: string, rows: Set<string>): SubjectStore {
 
 async function erase(stores: SubjectStore[], userId: string) {
   const service = new DsrService({
-    meta,
+    meta: dsrStores.meta,
     stores,
-    exports: new ExportStore(meta, keys, Buffer.alloc(32, 1)),
+    exports: new ExportStore(dsrStores.meta, dsrStores.keys, Buffer.alloc(32, 1)),
     pseudonymKey: Buffer.alloc(32, 2),
   });
   const request = await service.create({ kind: 'erasure', userId, actor: 'test' });
